@@ -1,0 +1,225 @@
+/**
+ * Assembles the token service: key ring, accounts, stores, oidc-provider, and the Fastify server
+ * that hosts the provider next to the login pages and the operational endpoints.
+ */
+import { ensureDevKeyStore, KeyRing, readKeyStore } from '@gatehouse/keys';
+import { ops } from '@gatehouse/fastify-ops';
+import { createAuditLog, createLogger, createMetrics, type Logger } from '@gatehouse/observability';
+import { createValidator, localKeys } from '@gatehouse/validator';
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { AccountStore, demoAccounts } from './accounts.ts';
+import { redisAdapterFactory } from './adapters/redis-adapter.ts';
+import { clientMetadata, loadProducerJwks, producerConfirmationKey } from './clients.ts';
+import type { TokenServiceConfig } from './config.ts';
+import * as tokenExchange from './grants/token-exchange.ts';
+import { interactionRoutes } from './interactions/routes.ts';
+import { issuedJwtProfiles, jwtTokenMiddleware } from './jwt-tokens.ts';
+import { tokenServiceMetrics } from './metrics.ts';
+import { CONSUMER_AUDIENCES, defaultExchangePolicy } from './policy/default-policy.ts';
+import { type ExchangePolicy, parseExchangePolicy } from './policy/exchange-policy.ts';
+import { createProvider } from './provider.ts';
+import { wireProviderEvents } from './provider-events.ts';
+import { claimedClient, rateLimitHook } from './rate-limit.ts';
+import { createRedis, memoryStores, redisStores } from './stores/index.ts';
+import type { Stores } from './stores/types.ts';
+import { readFile } from 'node:fs/promises';
+import { once } from 'node:events';
+
+export interface BuildOptions {
+  /** Test hooks: where the app log and the audit stream go. */
+  logDestination?: DestinationStream;
+  auditDestination?: DestinationStream;
+}
+
+export interface TokenService {
+  app: FastifyInstance;
+  config: TokenServiceConfig;
+  keys: () => KeyRing;
+  stores: Stores;
+  close(): Promise<void>;
+}
+
+export async function buildTokenService(config: TokenServiceConfig, options: BuildOptions = {}): Promise<TokenService> {
+  const production = config.NODE_ENV === 'production';
+  const logger = createLogger('token-service', config.LOG_LEVEL, options.logDestination);
+  const audit = createAuditLog('token-service', options.auditDestination ?? config.AUDIT_LOG);
+  const metrics = createMetrics('token-service');
+  const m = tokenServiceMetrics(metrics);
+
+  const keyRing = await loadKeyRing(config, production);
+  const producerJwks = await loadProducerJwks(config.CLIENT_KEYS_DIR, production);
+  const accounts = await loadAccounts(config, production);
+  const policy = await loadPolicy(config);
+  const stores = await openStores(config, logger);
+
+  const provider = createProvider({
+    config,
+    keys: keyRing,
+    accounts,
+    clients: clientMetadata(config, producerJwks),
+    ...(stores.kind === 'redis' && stores.redis ? { adapter: redisAdapterFactory(stores.redis) } : {}),
+  });
+
+  const validator = createValidator({
+    issuer: config.ISSUER,
+    keys: localKeys(() => keyRing.publicJwks() as { keys: object[] }),
+    denyList: stores.denyList,
+  });
+
+  provider.registerGrantType(
+    tokenExchange.grantType,
+    tokenExchange.tokenExchangeHandler({
+      issuer: config.ISSUER,
+      apiResource: config.API_RESOURCE,
+      keys: () => keyRing,
+      validator,
+      policy: () => policy,
+      producerKey: (clientId) => producerConfirmationKey(producerJwks.get(clientId)),
+      audit,
+      metrics: m,
+    }),
+    [...tokenExchange.parameters],
+    tokenExchange.allowedDuplicateParameters,
+  );
+  provider.use(unauthorizedClientForDisallowedGrant);
+  provider.use(
+    jwtTokenMiddleware({
+      validator,
+      denyList: stores.denyList,
+      audit,
+      metrics: m,
+      profiles: issuedJwtProfiles(config.API_RESOURCE, Object.values(CONSUMER_AUDIENCES)),
+    }),
+  );
+  wireProviderEvents(provider, { audit, metrics: m, stores, logger });
+
+  const app = Fastify({
+    loggerInstance: logger,
+    trustProxy: config.TRUST_PROXY ?? false,
+    bodyLimit: 56 * 1024,
+    disableRequestLogging: false,
+  });
+  await app.register(formbody);
+  await app.register(ops, {
+    metrics,
+    readiness: { store: () => stores.ping(), keys: async () => keyRing.has(keyRing.activeKid) },
+  });
+
+  const window = config.RATE_LIMIT_WINDOW_SECONDS;
+  const oauthTooMany = (_req: FastifyRequest, reply: FastifyReply, retryAfter: number) => {
+    reply.code(429).send({ error: 'too_many_requests', error_description: `rate limit exceeded, retry in ${retryAfter} s` });
+  };
+  const tokenLimits = rateLimitHook(
+    stores.attempts,
+    [
+      { name: 'token_ip', max: config.RATE_LIMIT_TOKEN_PER_IP, windowSeconds: window, key: (r) => r.ip },
+      { name: 'token_client', max: config.RATE_LIMIT_TOKEN_PER_CLIENT, windowSeconds: window, key: claimedClient },
+    ],
+    { metrics: m, onExceeded: oauthTooMany },
+  );
+  const loginLimit = rateLimitHook(
+    stores.attempts,
+    [{ name: 'login_ip', max: config.RATE_LIMIT_LOGIN_PER_IP, windowSeconds: window, key: (r) => r.ip }],
+    {
+      metrics: m,
+      onExceeded: (_req, reply) => {
+        reply.code(429).type('text/plain').send('Too many requests. Try again later.');
+      },
+    },
+  );
+
+  await app.register(interactionRoutes, {
+    provider,
+    accounts,
+    attempts: stores.attempts,
+    lockout: { maxAttempts: config.LOCKOUT_MAX_ATTEMPTS, windowSeconds: config.LOCKOUT_SECONDS },
+    audit,
+    metrics: m,
+    issuer: config.ISSUER,
+    csrfKey: config.COOKIE_KEYS[0]!,
+    loginRateLimit: loginLimit,
+  });
+
+  // Everything else is oidc-provider's. Fastify has parsed the body (so limits can read the
+  // client_id); the provider reads it from req.body.
+  const callback = provider.callback();
+  const toProvider = async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    (request.raw as typeof request.raw & { body?: unknown }).body = request.body ?? {};
+    await callback(request.raw, reply.raw);
+  };
+  for (const path of ['/token', '/token/introspection', '/token/revocation']) {
+    app.post(path, { preHandler: tokenLimits }, toProvider);
+  }
+  app.all('/*', toProvider);
+
+  return {
+    app,
+    config,
+    keys: () => keyRing,
+    stores,
+    async close() {
+      await app.close();
+      await stores.close();
+      await audit.flush();
+    },
+  };
+}
+
+async function loadKeyRing(config: TokenServiceConfig, production: boolean): Promise<KeyRing> {
+  const store = production ? await readKeyStore(config.KEYSTORE_PATH) : await ensureDevKeyStore(config.KEYSTORE_PATH);
+  const ring = KeyRing.fromStore(store);
+  if (production && ring.containsDevKeys) {
+    throw new Error(`KEYSTORE_PATH: ${config.KEYSTORE_PATH} holds development keys; production refuses them`);
+  }
+  return ring;
+}
+
+async function loadAccounts(config: TokenServiceConfig, production: boolean): Promise<AccountStore> {
+  const store = config.ACCOUNTS_FILE
+    ? await AccountStore.fromFile(config.ACCOUNTS_FILE)
+    : await AccountStore.create(config.DEMO_USERS ? demoAccounts(config.DEMO_USER_PASSWORD) : []);
+  if (production && store.hasDemoAccounts) throw new Error('DEMO_USERS: production refuses demo users');
+  return store;
+}
+
+async function loadPolicy(config: TokenServiceConfig): Promise<ExchangePolicy> {
+  if (!config.EXCHANGE_POLICY_FILE) return defaultExchangePolicy(config.MESSAGE_TOKEN_TTL);
+  try {
+    return parseExchangePolicy(JSON.parse(await readFile(config.EXCHANGE_POLICY_FILE, 'utf8')));
+  } catch (error) {
+    throw new Error(`EXCHANGE_POLICY_FILE: ${config.EXCHANGE_POLICY_FILE}: ${(error as Error).message}`);
+  }
+}
+
+async function openStores(config: TokenServiceConfig, logger: Logger): Promise<Stores & { redis?: ReturnType<typeof createRedis> }> {
+  if (!config.REDIS_URL) return memoryStores();
+  const redis = createRedis(config.REDIS_URL, (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  await Promise.race([
+    once(redis, 'ready'),
+    new Promise((_, reject) => setTimeout(() => reject(new Error('REDIS_URL: Redis did not answer within 5 s')), 5000).unref()),
+  ]);
+  return Object.assign(redisStores(redis), { redis });
+}
+
+/**
+ * RFC 6749 section 5.2 names unauthorized_client for a client using a grant type it is not
+ * registered for; node-oidc-provider answers invalid_request. Rewritten here, narrowly.
+ */
+async function unauthorizedClientForDisallowedGrant(
+  ctx: import('oidc-provider').KoaContextWithOIDC,
+  next: () => Promise<void>,
+): Promise<void> {
+  await next();
+  const body = ctx.body as { error?: string; error_description?: string } | undefined;
+  if (
+    ctx.oidc?.route === 'token' &&
+    ctx.status === 400 &&
+    body?.error === 'invalid_request' &&
+    body.error_description === 'requested grant type is not allowed for this client'
+  ) {
+    ctx.body = { error: 'unauthorized_client', error_description: body.error_description };
+  }
+}
