@@ -74,7 +74,8 @@ export async function readKeyStore(path: string): Promise<KeyStoreFile> {
   return result.store;
 }
 
-async function assertWritable(path: string, store: KeyStoreFile): Promise<void> {
+// Returns the validated copy: it is what gets written, in the schema's canonical field order.
+async function assertWritable(path: string, store: KeyStoreFile): Promise<KeyStoreFile> {
   const result = await checkKeyStore(store);
   if (!result.ok) {
     throw new KeyStoreError(
@@ -85,6 +86,7 @@ async function assertWritable(path: string, store: KeyStoreFile): Promise<void> 
       },
     );
   }
+  return result.store;
 }
 
 function tempPathFor(path: string): string {
@@ -154,9 +156,9 @@ function writeFailed(path: string, error: unknown): KeyStoreError {
 
 /** Validates, then atomically replaces the store file (temp file 0600 in the same dir, fsync, rename). */
 export async function writeKeyStore(path: string, store: KeyStoreFile): Promise<void> {
-  await assertWritable(path, store);
+  const valid = await assertWritable(path, store);
   try {
-    await atomicWrite(path, serializeKeyStore(store), false);
+    await atomicWrite(path, serializeKeyStore(valid), false);
   } catch (error) {
     throw writeFailed(path, error);
   }

@@ -25,6 +25,7 @@ interface StoredAccount extends Account {
 
 export class PasswordPolicyError extends Error {
   readonly code = 'PASSWORD_TOO_SHORT';
+  override readonly name = 'PasswordPolicyError';
 }
 
 const ARGON2 = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;

@@ -14,8 +14,8 @@ import {
 import { refuses } from './support/assert.ts';
 import {
   ACCESS,
-  accessClaims,
   API,
+  accessClaims,
   encodeUnsigned,
   ISSUER,
   MESSAGE,
@@ -98,7 +98,10 @@ t.test('typ compares case-insensitively, with or without application/', async (t
 t.test('scope, roles and optional claims', async (t) => {
   const { validator } = setup({ cache: false });
   const p = await validator.verify(
-    await sign(key, accessClaims({ scope: '  a  b a ', roles: undefined, org_id: undefined, client_id: undefined })),
+    await sign(
+      key,
+      accessClaims({ scope: '  a  b a ', roles: undefined, org_id: undefined, client_id: undefined }),
+    ),
     ACCESS,
   );
   t.same(p.scopes, ['a', 'b'], 'split on spaces, empties and duplicates dropped');
@@ -120,7 +123,12 @@ t.test('ERR_TOKEN_TOO_LARGE, before any parsing or key lookup', async (t) => {
   const { validator, lookups } = setup({ maxTokenBytes: 1024 });
   const big = await sign(key, accessClaims({ padding: 'x'.repeat(2000) }));
   await refuses(t, validator.verify(big, ACCESS), 'ERR_TOKEN_TOO_LARGE', 'a valid but large token');
-  await refuses(t, validator.verify('%'.repeat(5000), ACCESS), 'ERR_TOKEN_TOO_LARGE', 'garbage is not even parsed');
+  await refuses(
+    t,
+    validator.verify('%'.repeat(5000), ACCESS),
+    'ERR_TOKEN_TOO_LARGE',
+    'garbage is not even parsed',
+  );
   await refuses(t, validator.verify('é'.repeat(600), ACCESS), 'ERR_TOKEN_TOO_LARGE', 'counted in bytes');
   t.equal(lookups(), 0, 'no key lookup');
   const { validator: byDefault } = setup();
@@ -138,7 +146,7 @@ t.test('ERR_TOKEN_MALFORMED', async (t) => {
     'five segments (JWE)': `${h}.${p}.${p}.${p}.${s}`,
     'empty header': `.${p}.${s}`,
     'empty payload': `${h}..${s}`,
-    'padding': `${h}=.${p}.${s}`,
+    padding: `${h}=.${p}.${s}`,
     'base64 alphabet (+/)': `${h}.${p}+/.${s}`,
     'impossible length 4n+1': `${h}.${p}.A`,
     'payload of length 4n+1': `${h}.${p.length % 4 === 0 ? `${p}A` : `${p.slice(0, p.length - (p.length % 4) + 1)}`}.${s}`,
@@ -167,13 +175,33 @@ t.test('ERR_TOKEN_DUPLICATE_KEY in the header and in the payload (signature vali
   const payload = JSON.stringify(accessClaims());
   t.equal((await validator.verify(await signRaw(key, header, payload), ACCESS)).sub, 'user-1', 'control');
   const dupHeader = '{"alg":"ES256","kid":"k1","typ":"message+jwt","typ":"at+jwt"}';
-  await refuses(t, validator.verify(await signRaw(key, dupHeader, payload), ACCESS), 'ERR_TOKEN_DUPLICATE_KEY', 'header');
+  await refuses(
+    t,
+    validator.verify(await signRaw(key, dupHeader, payload), ACCESS),
+    'ERR_TOKEN_DUPLICATE_KEY',
+    'header',
+  );
   const dupPayload = payload.replace('"sub":"user-1"', '"sub":"user-1","sub":"admin"');
-  await refuses(t, validator.verify(await signRaw(key, header, dupPayload), ACCESS), 'ERR_TOKEN_DUPLICATE_KEY', 'payload');
+  await refuses(
+    t,
+    validator.verify(await signRaw(key, header, dupPayload), ACCESS),
+    'ERR_TOKEN_DUPLICATE_KEY',
+    'payload',
+  );
   const escaped = payload.replace('"sub":"user-1"', '"sub":"user-1","\\u0073ub":"admin"');
-  await refuses(t, validator.verify(await signRaw(key, header, escaped), ACCESS), 'ERR_TOKEN_DUPLICATE_KEY', 'escaped');
+  await refuses(
+    t,
+    validator.verify(await signRaw(key, header, escaped), ACCESS),
+    'ERR_TOKEN_DUPLICATE_KEY',
+    'escaped',
+  );
   const nested = payload.replace('"sub":"user-1"', '"sub":"user-1","act":{"sub":"gw","sub":"x"}');
-  await refuses(t, validator.verify(await signRaw(key, header, nested), ACCESS), 'ERR_TOKEN_DUPLICATE_KEY', 'nested');
+  await refuses(
+    t,
+    validator.verify(await signRaw(key, header, nested), ACCESS),
+    'ERR_TOKEN_DUPLICATE_KEY',
+    'nested',
+  );
 });
 
 t.test('ERR_TOKEN_ALG_NOT_ALLOWED', async (t) => {
@@ -187,13 +215,23 @@ t.test('ERR_TOKEN_ALG_NOT_ALLOWED', async (t) => {
     const confused = await new SignJWT(accessClaims())
       .setProtectedHeader({ alg: 'HS256', kid: 'k1', typ: 'at+jwt' })
       .sign(new TextEncoder().encode(secretText));
-    await refuses(t, validator.verify(confused, ACCESS), 'ERR_TOKEN_ALG_NOT_ALLOWED', 'HS256 keyed with the public key');
+    await refuses(
+      t,
+      validator.verify(confused, ACCESS),
+      'ERR_TOKEN_ALG_NOT_ALLOWED',
+      'HS256 keyed with the public key',
+    );
   }
   const missing = await signRaw(key, '{"kid":"k1","typ":"at+jwt"}', JSON.stringify(accessClaims()));
   await refuses(t, validator.verify(missing, ACCESS), 'ERR_TOKEN_ALG_NOT_ALLOWED', 'no alg');
   t.equal(lookups(), 0, 'refused before any key lookup');
   const { validator: esOnly } = setup({ algorithms: ['ES256'] });
-  await refuses(t, esOnly.verify(await sign(rsaKey), ACCESS), 'ERR_TOKEN_ALG_NOT_ALLOWED', 'RS256 not in the list');
+  await refuses(
+    t,
+    esOnly.verify(await sign(rsaKey), ACCESS),
+    'ERR_TOKEN_ALG_NOT_ALLOWED',
+    'RS256 not in the list',
+  );
 });
 
 t.test('algorithm options: none and HS* cannot be configured', async (t) => {
@@ -213,7 +251,12 @@ t.test('ERR_TOKEN_HEADER_NOT_ALLOWED: jku, x5u, jwk, x5c', async (t) => {
     x5c: ['MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA'],
   };
   for (const [name, value] of Object.entries(headers)) {
-    await refuses(t, validator.verify(await sign(key, accessClaims(), { [name]: value }), ACCESS), 'ERR_TOKEN_HEADER_NOT_ALLOWED', name);
+    await refuses(
+      t,
+      validator.verify(await sign(key, accessClaims(), { [name]: value }), ACCESS),
+      'ERR_TOKEN_HEADER_NOT_ALLOWED',
+      name,
+    );
   }
   t.equal(lookups(), 0);
 });
@@ -227,14 +270,24 @@ t.test('ERR_TOKEN_CRIT_UNSUPPORTED', async (t) => {
     { alg: 'ES256', kid: 'k1', typ: 'at+jwt', crit: [] },
   ]) {
     const token = await signRaw(key, JSON.stringify(header), payload);
-    await refuses(t, validator.verify(token, ACCESS), 'ERR_TOKEN_CRIT_UNSUPPORTED', JSON.stringify(header.crit));
+    await refuses(
+      t,
+      validator.verify(token, ACCESS),
+      'ERR_TOKEN_CRIT_UNSUPPORTED',
+      JSON.stringify(header.crit),
+    );
   }
 });
 
 t.test('ERR_TOKEN_NESTED: cty JWT', async (t) => {
   const { validator } = setup();
   for (const cty of ['JWT', 'jwt', 'application/JWT']) {
-    await refuses(t, validator.verify(await sign(key, accessClaims(), { cty }), ACCESS), 'ERR_TOKEN_NESTED', cty);
+    await refuses(
+      t,
+      validator.verify(await sign(key, accessClaims(), { cty }), ACCESS),
+      'ERR_TOKEN_NESTED',
+      cty,
+    );
   }
 });
 
@@ -247,9 +300,24 @@ t.test('ERR_TOKEN_TYP: one kind never passes as another', async (t) => {
   t.equal((await validator.verify(access, ACCESS)).kind, 'access', 'control: access as access');
   await refuses(t, validator.verify(message, ACCESS), 'ERR_TOKEN_TYP', 'message token as access token');
   await refuses(t, validator.verify(access, MESSAGE), 'ERR_TOKEN_TYP', 'access token as message token');
-  await refuses(t, validator.verify(await sign(key, accessClaims(), { typ: 'JWT' }), ACCESS), 'ERR_TOKEN_TYP', 'JWT');
-  await refuses(t, validator.verify(await sign(key, accessClaims(), { typ: undefined }), ACCESS), 'ERR_TOKEN_TYP', 'none');
-  await refuses(t, validator.verify(await sign(key, accessClaims(), { typ: 'at+jwt2' }), ACCESS), 'ERR_TOKEN_TYP', 'near');
+  await refuses(
+    t,
+    validator.verify(await sign(key, accessClaims(), { typ: 'JWT' }), ACCESS),
+    'ERR_TOKEN_TYP',
+    'JWT',
+  );
+  await refuses(
+    t,
+    validator.verify(await sign(key, accessClaims(), { typ: undefined }), ACCESS),
+    'ERR_TOKEN_TYP',
+    'none',
+  );
+  await refuses(
+    t,
+    validator.verify(await sign(key, accessClaims(), { typ: 'at+jwt2' }), ACCESS),
+    'ERR_TOKEN_TYP',
+    'near',
+  );
 });
 
 t.test('ERR_TOKEN_KEY_UNKNOWN', async (t) => {
@@ -268,10 +336,20 @@ t.test('ERR_TOKEN_KEY_UNKNOWN', async (t) => {
     },
     now: () => NOW,
   });
-  const failed = await refuses(t, failing.verify(await sign(key), ACCESS), 'ERR_TOKEN_KEY_UNKNOWN', 'source fails');
+  const failed = await refuses(
+    t,
+    failing.verify(await sign(key), ACCESS),
+    'ERR_TOKEN_KEY_UNKNOWN',
+    'source fails',
+  );
   t.notMatch(failed?.message ?? '', /10\.0\.0\.7/, 'no internal address in the message');
   const wrongType = createValidator({ issuer: ISSUER, keys: async () => rsaKey.publicKey, now: () => NOW });
-  await refuses(t, wrongType.verify(await sign(key), ACCESS), 'ERR_TOKEN_KEY_UNKNOWN', 'key unusable for alg');
+  await refuses(
+    t,
+    wrongType.verify(await sign(key), ACCESS),
+    'ERR_TOKEN_KEY_UNKNOWN',
+    'key unusable for alg',
+  );
   const { validator: twoKeys } = setup({}, [key.jwk, { ...otherKey.jwk, kid: 'k2' }]);
   await refuses(
     t,
@@ -280,33 +358,65 @@ t.test('ERR_TOKEN_KEY_UNKNOWN', async (t) => {
     'no kid and several candidate keys: ambiguous',
   );
   const { validator: oneKey } = setup({}, [key.jwk]);
-  t.equal((await oneKey.verify(await sign(key, accessClaims(), { kid: undefined }), ACCESS)).sub, 'user-1', 'no kid, one key');
+  t.equal(
+    (await oneKey.verify(await sign(key, accessClaims(), { kid: undefined }), ACCESS)).sub,
+    'user-1',
+    'no kid, one key',
+  );
 });
 
 t.test('ERR_TOKEN_SIGNATURE', async (t) => {
   const { validator } = setup();
-  await refuses(t, validator.verify(await sign(otherKey), ACCESS), 'ERR_TOKEN_SIGNATURE', "forger's key, our kid");
+  await refuses(
+    t,
+    validator.verify(await sign(otherKey), ACCESS),
+    'ERR_TOKEN_SIGNATURE',
+    "forger's key, our kid",
+  );
   const [h, , s] = (await sign(key)).split('.') as [string, string, string];
   const tampered = Buffer.from(JSON.stringify(accessClaims({ roles: ['admin'] }))).toString('base64url');
-  await refuses(t, validator.verify(`${h}.${tampered}.${s}`, ACCESS), 'ERR_TOKEN_SIGNATURE', 'tampered payload');
+  await refuses(
+    t,
+    validator.verify(`${h}.${tampered}.${s}`, ACCESS),
+    'ERR_TOKEN_SIGNATURE',
+    'tampered payload',
+  );
   await refuses(t, validator.verify(`${h}.${tampered}.`, ACCESS), 'ERR_TOKEN_SIGNATURE', 'empty signature');
 });
 
 t.test('ERR_TOKEN_ISSUER', async (t) => {
   const { validator } = setup();
   for (const iss of ['https://evil.test', `${ISSUER}/`, ISSUER.toUpperCase()]) {
-    await refuses(t, validator.verify(await sign(key, accessClaims({ iss })), ACCESS), 'ERR_TOKEN_ISSUER', iss);
+    await refuses(
+      t,
+      validator.verify(await sign(key, accessClaims({ iss })), ACCESS),
+      'ERR_TOKEN_ISSUER',
+      iss,
+    );
   }
 });
 
 t.test('ERR_TOKEN_AUDIENCE', async (t) => {
   const { validator } = setup();
-  await refuses(t, validator.verify(await sign(key, accessClaims({ aud: 'https://other.test' })), ACCESS), 'ERR_TOKEN_AUDIENCE');
-  await refuses(t, validator.verify(await sign(key, accessClaims({ aud: ['a', 'b'] })), ACCESS), 'ERR_TOKEN_AUDIENCE', 'array');
+  await refuses(
+    t,
+    validator.verify(await sign(key, accessClaims({ aud: 'https://other.test' })), ACCESS),
+    'ERR_TOKEN_AUDIENCE',
+  );
+  await refuses(
+    t,
+    validator.verify(await sign(key, accessClaims({ aud: ['a', 'b'] })), ACCESS),
+    'ERR_TOKEN_AUDIENCE',
+    'array',
+  );
   const message = await sign(key, messageClaims({ aud: ['shipping'] }), { typ: 'message+jwt' });
   const invoicingOnly: TokenProfile = { ...MESSAGE, audience: 'invoicing' };
   await refuses(t, validator.verify(message, invoicingOnly), 'ERR_TOKEN_AUDIENCE', 'another consumer');
-  t.equal((await validator.verify(await sign(key, accessClaims({ aud: ['x', API] })), ACCESS)).sub, 'user-1', 'one of');
+  t.equal(
+    (await validator.verify(await sign(key, accessClaims({ aud: ['x', API] })), ACCESS)).sub,
+    'user-1',
+    'one of',
+  );
 });
 
 t.test('ERR_TOKEN_EXPIRED carries the verified claims; tolerance is honoured', async (t) => {
@@ -330,31 +440,63 @@ t.test('an expired token with another defect is refused for that defect, without
   await refuses(t, validator.verify(await sign(otherKey, expired({})), ACCESS), 'ERR_TOKEN_SIGNATURE');
   await refuses(t, validator.verify(await sign(key, expired({ iss: 'x' })), ACCESS), 'ERR_TOKEN_ISSUER');
   await refuses(t, validator.verify(await sign(key, expired({ aud: 'x' })), ACCESS), 'ERR_TOKEN_AUDIENCE');
-  await refuses(t, validator.verify(await sign(key, expired({}), { typ: 'message+jwt' }), ACCESS), 'ERR_TOKEN_TYP');
-  await refuses(t, validator.verify(await sign(key, expired({ exp: NOW_S + 901 })), ACCESS), 'ERR_TOKEN_LIFETIME');
+  await refuses(
+    t,
+    validator.verify(await sign(key, expired({}), { typ: 'message+jwt' }), ACCESS),
+    'ERR_TOKEN_TYP',
+  );
+  await refuses(
+    t,
+    validator.verify(await sign(key, expired({ exp: NOW_S + 901 })), ACCESS),
+    'ERR_TOKEN_LIFETIME',
+  );
   const denyList: DenyList = { has: async (jti) => jti === 'jti-1' };
   const { validator: denying } = setup({ now: () => NOW + 3_600_000, denyList });
-  await refuses(t, denying.verify(await sign(key, expired({})), ACCESS), 'ERR_TOKEN_REVOKED', 'revoked beats expired');
+  await refuses(
+    t,
+    denying.verify(await sign(key, expired({})), ACCESS),
+    'ERR_TOKEN_REVOKED',
+    'revoked beats expired',
+  );
 });
 
 t.test('ERR_TOKEN_NOT_YET_VALID', async (t) => {
   const { validator } = setup();
-  await refuses(t, validator.verify(await sign(key, accessClaims({ nbf: NOW_S + 60 })), ACCESS), 'ERR_TOKEN_NOT_YET_VALID', 'nbf');
+  await refuses(
+    t,
+    validator.verify(await sign(key, accessClaims({ nbf: NOW_S + 60 })), ACCESS),
+    'ERR_TOKEN_NOT_YET_VALID',
+    'nbf',
+  );
   await refuses(
     t,
     validator.verify(await sign(key, accessClaims({ iat: NOW_S + 60, exp: NOW_S + 600 })), ACCESS),
     'ERR_TOKEN_NOT_YET_VALID',
     'iat in the future',
   );
-  t.equal((await validator.verify(await sign(key, accessClaims({ nbf: NOW_S + 4 })), ACCESS)).sub, 'user-1', 'tolerance');
+  t.equal(
+    (await validator.verify(await sign(key, accessClaims({ nbf: NOW_S + 4 })), ACCESS)).sub,
+    'user-1',
+    'tolerance',
+  );
 });
 
 t.test('ERR_TOKEN_CLAIM_MISSING', async (t) => {
   const { validator } = setup();
   for (const claim of ['jti', 'sub', 'exp', 'iat', 'iss', 'aud']) {
-    await refuses(t, validator.verify(await sign(key, accessClaims({ [claim]: undefined })), ACCESS), 'ERR_TOKEN_CLAIM_MISSING', claim);
+    await refuses(
+      t,
+      validator.verify(await sign(key, accessClaims({ [claim]: undefined })), ACCESS),
+      'ERR_TOKEN_CLAIM_MISSING',
+      claim,
+    );
   }
-  await refuses(t, validator.verify(await sign(key, accessClaims({ jti: null })), ACCESS), 'ERR_TOKEN_CLAIM_MISSING', 'null jti');
+  await refuses(
+    t,
+    validator.verify(await sign(key, accessClaims({ jti: null })), ACCESS),
+    'ERR_TOKEN_CLAIM_MISSING',
+    'null jti',
+  );
   const needsTxn: TokenProfile = { ...MESSAGE, requiredClaims: ['txn', 'act'] };
   const token = await sign(key, messageClaims({ txn: undefined }), { typ: 'message+jwt' });
   await refuses(t, validator.verify(token, needsTxn), 'ERR_TOKEN_CLAIM_MISSING', 'profile-required txn');
@@ -381,16 +523,32 @@ t.test('ERR_TOKEN_CLAIM_INVALID', async (t) => {
     'exp before iat': { exp: NOW_S - 10, iat: NOW_S },
   };
   for (const [name, overrides] of Object.entries(cases)) {
-    await refuses(t, validator.verify(await sign(key, accessClaims(overrides)), ACCESS), 'ERR_TOKEN_CLAIM_INVALID', name);
+    await refuses(
+      t,
+      validator.verify(await sign(key, accessClaims(overrides)), ACCESS),
+      'ERR_TOKEN_CLAIM_INVALID',
+      name,
+    );
   }
 });
 
 t.test('ERR_TOKEN_LIFETIME', async (t) => {
   const { validator } = setup();
-  await refuses(t, validator.verify(await sign(key, accessClaims({ exp: NOW_S + 901 })), ACCESS), 'ERR_TOKEN_LIFETIME');
-  t.equal((await validator.verify(await sign(key, accessClaims({ exp: NOW_S + 900 })), ACCESS)).sub, 'user-1', 'at the limit');
+  await refuses(
+    t,
+    validator.verify(await sign(key, accessClaims({ exp: NOW_S + 901 })), ACCESS),
+    'ERR_TOKEN_LIFETIME',
+  );
+  t.equal(
+    (await validator.verify(await sign(key, accessClaims({ exp: NOW_S + 900 })), ACCESS)).sub,
+    'user-1',
+    'at the limit',
+  );
   const unbounded: TokenProfile = { kind: 'service', typ: 'at+jwt', audience: API };
-  t.equal((await validator.verify(await sign(key, accessClaims({ exp: NOW_S + 99_999 })), unbounded)).sub, 'user-1');
+  t.equal(
+    (await validator.verify(await sign(key, accessClaims({ exp: NOW_S + 99_999 })), unbounded)).sub,
+    'user-1',
+  );
 });
 
 t.test('ERR_TOKEN_REVOKED via the deny list, consulted only after the signature verifies', async (t) => {
@@ -402,8 +560,16 @@ t.test('ERR_TOKEN_REVOKED via the deny list, consulted only after the signature 
     },
   };
   const { validator } = setup({ denyList });
-  await refuses(t, validator.verify(await sign(key, accessClaims({ jti: 'revoked' })), ACCESS), 'ERR_TOKEN_REVOKED');
-  await refuses(t, validator.verify(await sign(otherKey, accessClaims({ jti: 'forged' })), ACCESS), 'ERR_TOKEN_SIGNATURE');
+  await refuses(
+    t,
+    validator.verify(await sign(key, accessClaims({ jti: 'revoked' })), ACCESS),
+    'ERR_TOKEN_REVOKED',
+  );
+  await refuses(
+    t,
+    validator.verify(await sign(otherKey, accessClaims({ jti: 'forged' })), ACCESS),
+    'ERR_TOKEN_SIGNATURE',
+  );
   t.same(asked, ['revoked'], 'a forged token never reaches the deny list');
 });
 

@@ -25,6 +25,9 @@ export interface RunningTokenService {
   issuer: string;
   audit: Array<Record<string, unknown>>;
   dir: string;
+  port: number;
+  /** Stops it early (teardown then does nothing more). */
+  stop(): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -40,7 +43,7 @@ export async function freePort(): Promise<number> {
 
 export async function startTokenService(t: Test, env: Record<string, string> = {}): Promise<RunningTokenService> {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-ts-'));
-  const port = await freePort();
+  const port = env.TOKEN_SERVICE_PORT ? Number(env.TOKEN_SERVICE_PORT) : await freePort();
   const config = loadTokenServiceConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -53,9 +56,14 @@ export async function startTokenService(t: Test, env: Record<string, string> = {
   const sink = memoryAuditSink();
   const service = await buildTokenService(config, { auditDestination: sink.stream });
   await service.app.listen({ host: '127.0.0.1', port });
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= service.close();
+    return stopped;
+  };
   t.teardown(async () => {
-    await service.close();
+    await stop();
     await rm(dir, { recursive: true, force: true });
   });
-  return { service, issuer: config.ISSUER, audit: sink.records, dir };
+  return { service, issuer: config.ISSUER, audit: sink.records, dir, port, stop };
 }

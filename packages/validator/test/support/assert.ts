@@ -12,7 +12,9 @@ export async function refuses(t: Test, pending: Promise<unknown>, code: Validati
   }
   const label = message ?? code;
   if (!(error instanceof TokenValidationError)) {
-    t.fail(`${label}: expected a TokenValidationError, got ${error === undefined ? 'success' : String(error)}`);
+    t.fail(
+      `${label}: expected a TokenValidationError, got ${error === undefined ? 'success' : String(error)}`,
+    );
     return undefined;
   }
   t.equal(error.code, code, label);

@@ -1,0 +1,514 @@
+/**
+ * `npm run bench:token`: token exchanges/s next to client_credentials grants/s, in the same run,
+ * against a real token service started as a child process on a loopback port.
+ *
+ * For each concurrency (default 1 and 16) and each grant: a warm-up (default 1 s, discarded), then a
+ * fixed-duration run (default 5 s) over keep-alive connections driven by autocannon. Only 200
+ * responses count as successes; latency percentiles are of the 200 responses. Prints one table and
+ * the exchange/client_credentials ratios with the issue's targets; it never asserts them.
+ *
+ * Exit code: 0 when the bench ran (targets met or not); 1 when the bench itself failed: the service
+ * did not start, the sanity requests failed, or a cell got no 200 response at all.
+ *
+ * Environment: BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1), BENCH_CONCURRENCY ("1,16"),
+ * BENCH_CPU_PROF (a directory: the service runs with --cpu-prof and writes its profile there).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { arch, cpus, platform, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createHistogram } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { loginWithCode } from '../token-service/test/support/oauth.ts';
+import { freePort, SECRETS } from '../token-service/test/support/token-service.ts';
+
+// ---------------------------------------------------------------------------------------------
+// autocannon (CommonJS, no bundled types): the slice of its programmatic API used here.
+
+interface AutocannonOptions {
+  url: string;
+  method: 'POST';
+  headers: Record<string, string>;
+  body: string;
+  connections: number;
+  pipelining: number;
+  duration: number;
+  timeout: number;
+}
+
+interface AutocannonResult {
+  duration: number;
+  errors: number;
+  timeouts: number;
+  statusCodeStats: Record<string, { count: number }>;
+}
+
+interface AutocannonInstance {
+  on(event: 'response', listener: (client: unknown, statusCode: number, bytes: number, ms: number) => void): void;
+  stop(): void;
+}
+
+type Autocannon = (
+  options: AutocannonOptions,
+  done: (error: Error | null, result: AutocannonResult) => void,
+) => AutocannonInstance;
+
+const requireCjs = createRequire(import.meta.url);
+const autocannon = requireCjs('autocannon') as Autocannon;
+const autocannonVersion = (requireCjs('autocannon/package.json') as { version: string }).version;
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const SERVICE_MAIN = join(ROOT, 'token-service', 'src', 'main.ts');
+const RATE_LIMIT = '100000000';
+const RATE_LIMIT_WINDOW_SECONDS = '60';
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_S = 10;
+
+const ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+function numberSetting(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new BenchError(`${name}=${raw}: expected a number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function concurrencySetting(): number[] {
+  const raw = process.env.BENCH_CONCURRENCY?.trim() || '1,16';
+  const values = raw.split(',').map((part) => Number(part.trim()));
+  if (values.length === 0 || values.length > 8 || values.some((v) => !Number.isInteger(v) || v < 1 || v > 1024)) {
+    throw new BenchError(`BENCH_CONCURRENCY=${raw}: expected up to 8 comma-separated integers from 1 to 1024`);
+  }
+  return [...new Set(values)];
+}
+
+class BenchError extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// The token service as a child process
+
+interface Service {
+  child: ChildProcess;
+  port: number;
+  issuer: string;
+  base: string;
+  output: () => string;
+}
+
+/** Keeps the last few KiB of the child's stdout/stderr, for error reports. */
+function tail(limit = 8192) {
+  let text = '';
+  return {
+    push(chunk: Buffer | string) {
+      text = (text + chunk.toString()).slice(-limit);
+    },
+    get: () => text,
+  };
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+async function startService(dir: string, cpuProfDir: string | undefined): Promise<Service> {
+  const port = await freePort();
+  const issuer = `http://localhost:${port}`;
+  const base = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // A config file or a Redis URL from the caller's shell would change what is measured.
+  delete env.TOKEN_SERVICE_CONFIG_FILE;
+  delete env.REDIS_URL;
+  delete env.NODE_OPTIONS;
+  Object.assign(env, {
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    TOKEN_SERVICE_HOST: '127.0.0.1',
+    TOKEN_SERVICE_PORT: String(port),
+    ISSUER: issuer,
+    KEYSTORE_PATH: join(dir, 'keys', 'keystore.json'),
+    CLIENT_KEYS_DIR: join(dir, 'clients'),
+    AUDIT_LOG: join(dir, 'audit', 'token-service.jsonl'),
+    RATE_LIMIT_TOKEN_PER_CLIENT: RATE_LIMIT,
+    RATE_LIMIT_TOKEN_PER_IP: RATE_LIMIT,
+    RATE_LIMIT_WINDOW_SECONDS,
+    // The subject token is reused for the whole run: let it outlive a long BENCH_SECONDS.
+    ACCESS_TOKEN_TTL: '3600',
+  });
+  const args = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, SERVICE_MAIN] : [SERVICE_MAIN];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  let spawnError: Error | undefined;
+  child.once('error', (error) => {
+    spawnError = error;
+  });
+  const out = tail();
+  child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => out.push(chunk));
+  const service: Service = { child, port, issuer, base, output: out.get };
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (spawnError) throw new BenchError(`cannot start the token service: ${spawnError.message}`);
+    if (exited(child)) break;
+    try {
+      const response = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) });
+      await response.body?.cancel();
+      if (response.status === 200) return service;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  await stopService(service);
+  throw new BenchError(
+    exited(child)
+      ? `the token service exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out.get()}`
+      : `the token service was not ready within ${READY_TIMEOUT_MS / 1000} s:\n${out.get()}`,
+  );
+}
+
+async function stopService(service: Service): Promise<void> {
+  const { child } = service;
+  if (exited(child)) return;
+  const gone = new Promise((done) => child.once('exit', done));
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const inTime = await Promise.race([
+    gone.then(() => true),
+    new Promise<boolean>((done) => {
+      timer = setTimeout(() => done(false), STOP_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!inTime) {
+    child.kill('SIGKILL');
+    await gone;
+  }
+}
+
+/** Whatever happens to the bench, no service is left running. */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const child of live) child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
+/** Server CPU time in seconds (utime + stime from /proc), or undefined off Linux. */
+async function processCpuSeconds(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined || platform() !== 'linux') return undefined;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state); utime and stime are fields 14 and 15, in clock ticks (USER_HZ = 100).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+interface Workload {
+  grant: 'token exchange' | 'client_credentials';
+  headers: Record<string, string>;
+  body: string;
+}
+
+interface Cell {
+  grant: Workload['grant'];
+  concurrency: number;
+  seconds: number;
+  ok: number;
+  perSecond: number;
+  p50: number | undefined;
+  p99: number | undefined;
+  failures: number;
+  failureDetail: string;
+  serverCpu: number | undefined;
+  loadCpu: number;
+}
+
+function basic(clientId: keyof typeof SECRETS): string {
+  const encode = (value: string) => encodeURIComponent(value);
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(SECRETS[clientId])}`).toString('base64')}`;
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+function exchangeWorkload(subjectToken: string): Workload {
+  const body = new URLSearchParams();
+  body.append('grant_type', TOKEN_EXCHANGE);
+  body.append('subject_token', subjectToken);
+  body.append('subject_token_type', ACCESS);
+  body.append('audience', 'urn:gatehouse:consumer:shipping');
+  body.append('audience', 'urn:gatehouse:consumer:invoicing');
+  body.append('producer', 'sales');
+  return {
+    grant: 'token exchange',
+    headers: { authorization: basic('gateway'), 'content-type': FORM, accept: 'application/json' },
+    body: body.toString(),
+  };
+}
+
+function clientCredentialsWorkload(): Workload {
+  return {
+    grant: 'client_credentials',
+    headers: { authorization: basic('shipping'), 'content-type': FORM, accept: 'application/json' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'orders:read' }).toString(),
+  };
+}
+
+/** One request of each workload before any load: both must be 200 with a token, or nothing is measured. */
+async function sanityCheck(base: string, workload: Workload): Promise<void> {
+  const response = await fetch(`${base}/token`, {
+    method: 'POST',
+    headers: workload.headers,
+    body: workload.body,
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_S * 1000),
+  });
+  const text = await response.text();
+  let token: unknown;
+  try {
+    token = (JSON.parse(text) as { access_token?: unknown }).access_token;
+  } catch {
+    token = undefined;
+  }
+  if (response.status !== 200 || typeof token !== 'string') {
+    throw new BenchError(`${workload.grant}: expected 200 with an access_token, got ${response.status}: ${text.slice(0, 500)}`);
+  }
+}
+
+interface LoadRun {
+  result: AutocannonResult;
+  ok: number;
+  latencyMicros: ReturnType<typeof createHistogram>;
+}
+
+function runLoad(base: string, workload: Workload, connections: number, seconds: number): Promise<LoadRun> {
+  const latencyMicros = createHistogram();
+  let ok = 0;
+  return new Promise((done, fail) => {
+    const instance = autocannon(
+      {
+        url: `${base}/token`,
+        method: 'POST',
+        headers: workload.headers,
+        body: workload.body,
+        connections,
+        pipelining: 1,
+        duration: seconds,
+        timeout: REQUEST_TIMEOUT_S,
+      },
+      (error, result) => {
+        if (error) fail(error);
+        else done({ result, ok, latencyMicros });
+      },
+    );
+    instance.on('response', (_client, statusCode, _bytes, ms) => {
+      if (Number(statusCode) !== 200) return;
+      ok += 1;
+      latencyMicros.record(Math.max(1, Math.round(ms * 1000)));
+    });
+  });
+}
+
+async function measure(service: Service, workload: Workload, concurrency: number, seconds: number, warmup: number) {
+  if (warmup > 0) await runLoad(service.base, workload, concurrency, warmup);
+  const serverBefore = await processCpuSeconds(service.child.pid);
+  const loadBefore = process.cpuUsage();
+  const { result, ok, latencyMicros } = await runLoad(service.base, workload, concurrency, seconds);
+  const load = process.cpuUsage(loadBefore);
+  const serverAfter = await processCpuSeconds(service.child.pid);
+  const elapsed = result.duration > 0 ? result.duration : seconds;
+
+  const responses = Object.values(result.statusCodeStats).reduce((sum, stat) => sum + stat.count, 0);
+  const statuses = Object.entries(result.statusCodeStats)
+    .filter(([code]) => code !== '200')
+    .map(([code, stat]) => `${stat.count} x ${code}`);
+  if (result.errors > 0) statuses.push(`${result.errors} socket errors (${result.timeouts} timeouts)`);
+  const percentile = (p: number) => (latencyMicros.count > 0 ? latencyMicros.percentile(p) / 1000 : undefined);
+  const cell: Cell = {
+    grant: workload.grant,
+    concurrency,
+    seconds: elapsed,
+    ok,
+    perSecond: ok / elapsed,
+    p50: percentile(50),
+    p99: percentile(99),
+    failures: responses - ok + result.errors,
+    failureDetail: statuses.join(', '),
+    serverCpu:
+      serverBefore !== undefined && serverAfter !== undefined ? (serverAfter - serverBefore) / elapsed : undefined,
+    loadCpu: (load.user + load.system) / 1e6 / elapsed,
+  };
+  return cell;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const ms = (value: number | undefined) => (value === undefined ? 'n/a' : value.toFixed(value < 10 ? 2 : 1));
+const pct = (value: number | undefined) => (value === undefined ? 'n/a' : `${Math.round(value * 100)}%`);
+
+function table(rows: string[][], rightAligned: Set<number>): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const line = (row: string[]) =>
+    row
+      .map((cell, column) => (rightAligned.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((width) => '-'.repeat(width)).join('  ');
+  return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join('\n');
+}
+
+function report(cells: Cell[], concurrencies: number[]): string {
+  const rows = [
+    ['grant', 'concurrency', 'requests/s', 'p50 ms', 'p99 ms', 'errors', 'server CPU', 'load-gen CPU'],
+    ...cells.map((cell) => [
+      cell.grant,
+      String(cell.concurrency),
+      int.format(cell.perSecond),
+      ms(cell.p50),
+      ms(cell.p99),
+      int.format(cell.failures),
+      pct(cell.serverCpu),
+      pct(cell.loadCpu),
+    ]),
+  ];
+  const lines = [table(rows, new Set([1, 2, 3, 4, 5, 6, 7])), ''];
+  for (const cell of cells.filter((c) => c.failures > 0)) {
+    lines.push(`errors, ${cell.grant} at c=${cell.concurrency}: ${cell.failureDetail}`);
+  }
+  const find = (grant: Cell['grant'], concurrency: number) =>
+    cells.find((c) => c.grant === grant && c.concurrency === concurrency);
+  const ratio = (concurrency: number) => {
+    const exchange = find('token exchange', concurrency);
+    const credentials = find('client_credentials', concurrency);
+    return exchange && credentials && credentials.perSecond > 0 ? exchange.perSecond / credentials.perSecond : undefined;
+  };
+  for (const concurrency of concurrencies) {
+    const r = ratio(concurrency);
+    lines.push(`exchange / client_credentials at c=${concurrency}: ${r === undefined ? 'n/a' : `${r.toFixed(2)}x`}`);
+  }
+  const r16 = ratio(16);
+  const exchange16 = find('token exchange', 16);
+  const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
+  lines.push(
+    `target exchange >= 0.85x client_credentials at c=16: ${
+      r16 === undefined ? 'not measured (no c=16 cell)' : `${verdict(r16 >= 0.85)} (${r16.toFixed(2)}x)`
+    }`,
+    `target >= 2,000 exchanges/s at c=16: ${
+      exchange16 === undefined
+        ? 'not measured (no c=16 cell)'
+        : `${verdict(exchange16.perSecond >= 2000)} (${int.format(exchange16.perSecond)}/s)`
+    }`,
+    'The targets are stated for a 2-vCPU machine; they are printed, never asserted.',
+  );
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<number> {
+  const seconds = numberSetting('BENCH_SECONDS', 5, 1, 600);
+  const warmup = numberSetting('BENCH_WARMUP_SECONDS', 1, 0, 60);
+  const concurrencies = concurrencySetting();
+  const cpuProfDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
+  if (cpuProfDir) await mkdir(cpuProfDir, { recursive: true });
+
+  // A bound on the whole run: cells plus start-up and login; a hang ends the bench.
+  const budgetMs = (concurrencies.length * 2 * (seconds + warmup + 2 * REQUEST_TIMEOUT_S) + 120) * 1000;
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench:token: gave up after ${Math.round(budgetMs / 1000)} s\n`);
+    process.exit(1);
+  }, budgetMs);
+  watchdog.unref();
+
+  const cpuList = cpus();
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
+  let service: Service | undefined;
+  try {
+    service = await startService(dir, cpuProfDir);
+    const { tokens } = await loginWithCode(service.issuer, 'alice');
+    const workloads = [clientCredentialsWorkload(), exchangeWorkload(tokens.access_token)];
+    for (const workload of workloads) await sanityCheck(service.base, workload);
+
+    const out = process.stdout;
+    out.write('Gatehouse token service benchmark: token exchange vs client_credentials\n');
+    out.write(`  node ${process.version} (${platform()} ${arch()}), ${cpuList.length} CPUs: ${cpuList[0]?.model.trim() ?? 'unknown'}\n`);
+    out.write(
+      `  server: node ${SERVICE_MAIN.slice(ROOT.length + 1)} as a child process on ${service.base}, ` +
+        `NODE_ENV=development, LOG_LEVEL=warn, in-memory stores, audit log to a temp file` +
+        `${cpuProfDir ? `, --cpu-prof into ${cpuProfDir}` : ''}\n`,
+    );
+    out.write(
+      `  load: autocannon ${autocannonVersion} in the bench process, keep-alive connections, pipelining 1; ` +
+        `per cell ${warmup} s warm-up (discarded), then ${seconds} s measured\n`,
+    );
+    out.write(
+      `  server and load generator share this machine (loopback): yes, both on the same ${cpuList.length} CPUs\n`,
+    );
+    out.write(
+      `  rate limits: RATE_LIMIT_TOKEN_PER_CLIENT=${RATE_LIMIT} RATE_LIMIT_TOKEN_PER_IP=${RATE_LIMIT} ` +
+        `per ${RATE_LIMIT_WINDOW_SECONDS} s (raised so they never trigger; the check itself still runs)\n`,
+    );
+    out.write(
+      "  token exchange: client gateway, alice's access token -> message token for shipping + invoicing, producer=sales\n" +
+        '  client_credentials: client shipping, scope=orders:read\n' +
+        '  only 200 responses count; p50/p99 are of 200 responses; errors = non-200 responses + socket errors\n\n',
+    );
+
+    const cells: Cell[] = [];
+    for (const concurrency of concurrencies) {
+      for (const workload of workloads) {
+        cells.push(await measure(service, workload, concurrency, seconds, warmup));
+        if (exited(service.child)) {
+          throw new BenchError(`the token service died during the run:\n${service.output()}`);
+        }
+      }
+    }
+    out.write(`${report(cells, concurrencies)}\n`);
+    const empty = cells.filter((cell) => cell.ok === 0);
+    if (empty.length > 0) {
+      const names = empty.map((cell) => `${cell.grant} at c=${cell.concurrency}`).join(', ');
+      process.stderr.write(`bench:token: no request succeeded in: ${names}\n`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    if (service) await stopService(service);
+    await rm(dir, { recursive: true, force: true });
+    clearTimeout(watchdog);
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof BenchError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`bench:token failed: ${message}\n`);
+    process.exitCode = 1;
+  },
+);
