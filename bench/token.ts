@@ -11,12 +11,13 @@
  * did not start, the sanity requests failed, or a cell got no 200 response at all.
  *
  * Environment: BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1), BENCH_CONCURRENCY ("1,16"),
+ * BENCH_GRANTS ("client_credentials,exchange": one of them alone, e.g. to profile it),
  * BENCH_CPU_PROF (a directory: the service runs with --cpu-prof and writes its profile there).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { arch, cpus, platform, tmpdir } from 'node:os';
+import { arch, cpus, loadavg, platform, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +46,10 @@ interface AutocannonResult {
 }
 
 interface AutocannonInstance {
-  on(event: 'response', listener: (client: unknown, statusCode: number, bytes: number, ms: number) => void): void;
+  on(
+    event: 'response',
+    listener: (client: unknown, statusCode: number, bytes: number, ms: number) => void,
+  ): void;
   stop(): void;
 }
 
@@ -85,10 +89,29 @@ function numberSetting(name: string, fallback: number, min: number, max: number)
 function concurrencySetting(): number[] {
   const raw = process.env.BENCH_CONCURRENCY?.trim() || '1,16';
   const values = raw.split(',').map((part) => Number(part.trim()));
-  if (values.length === 0 || values.length > 8 || values.some((v) => !Number.isInteger(v) || v < 1 || v > 1024)) {
-    throw new BenchError(`BENCH_CONCURRENCY=${raw}: expected up to 8 comma-separated integers from 1 to 1024`);
+  if (
+    values.length === 0 ||
+    values.length > 8 ||
+    values.some((v) => !Number.isInteger(v) || v < 1 || v > 1024)
+  ) {
+    throw new BenchError(
+      `BENCH_CONCURRENCY=${raw}: expected up to 8 comma-separated integers from 1 to 1024`,
+    );
   }
   return [...new Set(values)];
+}
+
+function grantsSetting(): Set<'client_credentials' | 'exchange'> {
+  const raw = process.env.BENCH_GRANTS?.trim() || 'client_credentials,exchange';
+  const names = raw.split(',').map((part) => part.trim());
+  const grants = new Set<'client_credentials' | 'exchange'>();
+  for (const name of names) {
+    if (name !== 'client_credentials' && name !== 'exchange') {
+      throw new BenchError(`BENCH_GRANTS=${raw}: expected client_credentials and/or exchange`);
+    }
+    grants.add(name);
+  }
+  return grants;
 }
 
 class BenchError extends Error {}
@@ -223,6 +246,20 @@ async function processCpuSeconds(pid: number | undefined): Promise<number | unde
   }
 }
 
+/** Busy CPU seconds of the whole machine, all CPUs added (/proc/stat), or undefined off Linux. */
+async function machineBusySeconds(): Promise<number | undefined> {
+  if (platform() !== 'linux') return undefined;
+  try {
+    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    // user nice system idle iowait irq softirq steal: busy is everything but idle and iowait.
+    const busy = ticks.reduce((sum, value) => sum + value, 0) - (ticks[3] ?? 0) - (ticks[4] ?? 0);
+    return busy / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Load
 
@@ -244,6 +281,8 @@ interface Cell {
   failureDetail: string;
   serverCpu: number | undefined;
   loadCpu: number;
+  /** CPU used by everything else on the machine during the cell: other processes disturb the result. */
+  otherCpu: number | undefined;
 }
 
 function basic(clientId: keyof typeof SECRETS): string {
@@ -292,7 +331,9 @@ async function sanityCheck(base: string, workload: Workload): Promise<void> {
     token = undefined;
   }
   if (response.status !== 200 || typeof token !== 'string') {
-    throw new BenchError(`${workload.grant}: expected 200 with an access_token, got ${response.status}: ${text.slice(0, 500)}`);
+    throw new BenchError(
+      `${workload.grant}: expected 200 with an access_token, got ${response.status}: ${text.slice(0, 500)}`,
+    );
   }
 }
 
@@ -330,13 +371,21 @@ function runLoad(base: string, workload: Workload, connections: number, seconds:
   });
 }
 
-async function measure(service: Service, workload: Workload, concurrency: number, seconds: number, warmup: number) {
+async function measure(
+  service: Service,
+  workload: Workload,
+  concurrency: number,
+  seconds: number,
+  warmup: number,
+) {
   if (warmup > 0) await runLoad(service.base, workload, concurrency, warmup);
+  const machineBefore = await machineBusySeconds();
   const serverBefore = await processCpuSeconds(service.child.pid);
   const loadBefore = process.cpuUsage();
   const { result, ok, latencyMicros } = await runLoad(service.base, workload, concurrency, seconds);
   const load = process.cpuUsage(loadBefore);
   const serverAfter = await processCpuSeconds(service.child.pid);
+  const machineAfter = await machineBusySeconds();
   const elapsed = result.duration > 0 ? result.duration : seconds;
 
   const responses = Object.values(result.statusCodeStats).reduce((sum, stat) => sum + stat.count, 0);
@@ -344,7 +393,17 @@ async function measure(service: Service, workload: Workload, concurrency: number
     .filter(([code]) => code !== '200')
     .map(([code, stat]) => `${stat.count} x ${code}`);
   if (result.errors > 0) statuses.push(`${result.errors} socket errors (${result.timeouts} timeouts)`);
-  const percentile = (p: number) => (latencyMicros.count > 0 ? latencyMicros.percentile(p) / 1000 : undefined);
+  const percentile = (p: number) =>
+    latencyMicros.count > 0 ? latencyMicros.percentile(p) / 1000 : undefined;
+  const serverCpu =
+    serverBefore !== undefined && serverAfter !== undefined
+      ? (serverAfter - serverBefore) / elapsed
+      : undefined;
+  const loadCpu = (load.user + load.system) / 1e6 / elapsed;
+  const otherCpu =
+    machineBefore !== undefined && machineAfter !== undefined && serverCpu !== undefined
+      ? Math.max(0, (machineAfter - machineBefore) / elapsed - serverCpu - loadCpu)
+      : undefined;
   const cell: Cell = {
     grant: workload.grant,
     concurrency,
@@ -355,9 +414,9 @@ async function measure(service: Service, workload: Workload, concurrency: number
     p99: percentile(99),
     failures: responses - ok + result.errors,
     failureDetail: statuses.join(', '),
-    serverCpu:
-      serverBefore !== undefined && serverAfter !== undefined ? (serverAfter - serverBefore) / elapsed : undefined,
-    loadCpu: (load.user + load.system) / 1e6 / elapsed,
+    serverCpu,
+    loadCpu,
+    otherCpu,
   };
   return cell;
 }
@@ -373,7 +432,9 @@ function table(rows: string[][], rightAligned: Set<number>): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   const line = (row: string[]) =>
     row
-      .map((cell, column) => (rightAligned.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
+      .map((cell, column) =>
+        rightAligned.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!),
+      )
       .join('  ')
       .trimEnd();
   const rule = widths.map((width) => '-'.repeat(width)).join('  ');
@@ -382,7 +443,17 @@ function table(rows: string[][], rightAligned: Set<number>): string {
 
 function report(cells: Cell[], concurrencies: number[]): string {
   const rows = [
-    ['grant', 'concurrency', 'requests/s', 'p50 ms', 'p99 ms', 'errors', 'server CPU', 'load-gen CPU'],
+    [
+      'grant',
+      'concurrency',
+      'requests/s',
+      'p50 ms',
+      'p99 ms',
+      'errors',
+      'server CPU',
+      'load-gen CPU',
+      'other CPU',
+    ],
     ...cells.map((cell) => [
       cell.grant,
       String(cell.concurrency),
@@ -392,9 +463,21 @@ function report(cells: Cell[], concurrencies: number[]): string {
       int.format(cell.failures),
       pct(cell.serverCpu),
       pct(cell.loadCpu),
+      pct(cell.otherCpu),
     ]),
   ];
-  const lines = [table(rows, new Set([1, 2, 3, 4, 5, 6, 7])), ''];
+  const lines = [
+    table(rows, new Set([1, 2, 3, 4, 5, 6, 7, 8])),
+    `CPU columns: share of one CPU (this machine has ${cpus().length}); other = the rest of the machine.`,
+    '',
+  ];
+  const disturbed = cells.filter((cell) => (cell.otherCpu ?? 0) > 0.15);
+  if (disturbed.length > 0) {
+    lines.push(
+      `WARNING: other processes used CPU during ${disturbed.map((c) => `${c.grant} c=${c.concurrency}`).join(', ')}: ` +
+        'those numbers are disturbed; rerun on a quiet machine.',
+    );
+  }
   for (const cell of cells.filter((c) => c.failures > 0)) {
     lines.push(`errors, ${cell.grant} at c=${cell.concurrency}: ${cell.failureDetail}`);
   }
@@ -403,11 +486,15 @@ function report(cells: Cell[], concurrencies: number[]): string {
   const ratio = (concurrency: number) => {
     const exchange = find('token exchange', concurrency);
     const credentials = find('client_credentials', concurrency);
-    return exchange && credentials && credentials.perSecond > 0 ? exchange.perSecond / credentials.perSecond : undefined;
+    return exchange && credentials && credentials.perSecond > 0
+      ? exchange.perSecond / credentials.perSecond
+      : undefined;
   };
   for (const concurrency of concurrencies) {
     const r = ratio(concurrency);
-    lines.push(`exchange / client_credentials at c=${concurrency}: ${r === undefined ? 'n/a' : `${r.toFixed(2)}x`}`);
+    lines.push(
+      `exchange / client_credentials at c=${concurrency}: ${r === undefined ? 'n/a' : `${r.toFixed(2)}x`}`,
+    );
   }
   const r16 = ratio(16);
   const exchange16 = find('token exchange', 16);
@@ -433,11 +520,13 @@ async function main(): Promise<number> {
   const seconds = numberSetting('BENCH_SECONDS', 5, 1, 600);
   const warmup = numberSetting('BENCH_WARMUP_SECONDS', 1, 0, 60);
   const concurrencies = concurrencySetting();
+  const grants = grantsSetting();
   const cpuProfDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
   if (cpuProfDir) await mkdir(cpuProfDir, { recursive: true });
 
   // A bound on the whole run: cells plus start-up and login; a hang ends the bench.
-  const budgetMs = (concurrencies.length * 2 * (seconds + warmup + 2 * REQUEST_TIMEOUT_S) + 120) * 1000;
+  const budgetMs =
+    (concurrencies.length * grants.size * (seconds + warmup + 2 * REQUEST_TIMEOUT_S) + 120) * 1000;
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench:token: gave up after ${Math.round(budgetMs / 1000)} s\n`);
     process.exit(1);
@@ -450,12 +539,17 @@ async function main(): Promise<number> {
   try {
     service = await startService(dir, cpuProfDir);
     const { tokens } = await loginWithCode(service.issuer, 'alice');
-    const workloads = [clientCredentialsWorkload(), exchangeWorkload(tokens.access_token)];
+    const workloads = [
+      ...(grants.has('client_credentials') ? [clientCredentialsWorkload()] : []),
+      ...(grants.has('exchange') ? [exchangeWorkload(tokens.access_token)] : []),
+    ];
     for (const workload of workloads) await sanityCheck(service.base, workload);
 
     const out = process.stdout;
     out.write('Gatehouse token service benchmark: token exchange vs client_credentials\n');
-    out.write(`  node ${process.version} (${platform()} ${arch()}), ${cpuList.length} CPUs: ${cpuList[0]?.model.trim() ?? 'unknown'}\n`);
+    out.write(
+      `  node ${process.version} (${platform()} ${arch()}), ${cpuList.length} CPUs: ${cpuList[0]?.model.trim() ?? 'unknown'}\n`,
+    );
     out.write(
       `  server: node ${SERVICE_MAIN.slice(ROOT.length + 1)} as a child process on ${service.base}, ` +
         `NODE_ENV=development, LOG_LEVEL=warn, in-memory stores, audit log to a temp file` +
@@ -466,7 +560,10 @@ async function main(): Promise<number> {
         `per cell ${warmup} s warm-up (discarded), then ${seconds} s measured\n`,
     );
     out.write(
-      `  server and load generator share this machine (loopback): yes, both on the same ${cpuList.length} CPUs\n`,
+      `  server and load generator share this machine (loopback): yes, both on the same ${cpuList.length} CPUs; ` +
+        `load average at start ${loadavg()
+          .map((value) => value.toFixed(2))
+          .join(' ')}\n`,
     );
     out.write(
       `  rate limits: RATE_LIMIT_TOKEN_PER_CLIENT=${RATE_LIMIT} RATE_LIMIT_TOKEN_PER_IP=${RATE_LIMIT} ` +
@@ -507,7 +604,12 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const message = error instanceof BenchError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const message =
+      error instanceof BenchError
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error);
     process.stderr.write(`bench:token failed: ${message}\n`);
     process.exitCode = 1;
   },

@@ -28,7 +28,11 @@ async function verifies(ring: KeyRing, token: string): Promise<boolean> {
 t.test('fromStore refuses a store without an active key', async (t) => {
   t.throws(() => KeyRing.fromStore(EMPTY), { name: 'KeyStoreError', code: 'KEYSTORE_NO_ACTIVE_KEY' });
   const { store } = await generateKey(EMPTY, { now: at(0) });
-  t.throws(() => KeyRing.fromStore(store), { code: 'KEYSTORE_NO_ACTIVE_KEY' }, 'a next key alone does not sign');
+  t.throws(
+    () => KeyRing.fromStore(store),
+    { code: 'KEYSTORE_NO_ACTIVE_KEY' },
+    'a next key alone does not sign',
+  );
 });
 
 t.test('fromStore refuses two active keys', async (t) => {

@@ -33,7 +33,11 @@ t.test('generateKey', async (t) => {
       t.equal(key.alg, alg);
       t.equal(key.use, 'sig');
       t.equal(key.publishedAt, T0.toISOString(), 'published from the moment it exists');
-      t.equal(key.kid, await calculateJwkThumbprint(key.privateJwk!, 'sha256'), 'kid is the RFC 7638 thumbprint');
+      t.equal(
+        key.kid,
+        await calculateJwkThumbprint(key.privateJwk!, 'sha256'),
+        'kid is the RFC 7638 thumbprint',
+      );
       t.ok(key.privateJwk?.d, 'private material kept in the store');
       t.same(changes, [{ kid: key.kid, alg, from: null, to: 'next' }]);
       t.same(EMPTY.keys, [], 'input store untouched');
@@ -49,7 +53,11 @@ t.test('generateKey', async (t) => {
 
   t.test('refuses an unsupported alg', async (t) => {
     for (const alg of ['HS256', 'none', 'es256', 'PS256', '']) {
-      await t.rejects(generateKey(EMPTY, { alg, now: T0 }), { name: 'KeyLifecycleError', code: 'BAD_ALG' }, alg);
+      await t.rejects(
+        generateKey(EMPTY, { alg, now: T0 }),
+        { name: 'KeyLifecycleError', code: 'BAD_ALG' },
+        alg,
+      );
     }
   });
 });
@@ -119,14 +127,25 @@ t.test('activateKey', async (t) => {
     const { store, revoked, retiring, active } = await everyState();
     const now = at(100000);
     t.throws(() => activateKey(store, 'no-such-kid', { now }), { code: 'UNKNOWN_KID' });
-    t.throws(() => activateKey(store, active, { now }), { code: 'ILLEGAL_TRANSITION', message: /it is active/ });
-    t.throws(() => activateKey(store, retiring, { now }), { code: 'ILLEGAL_TRANSITION', message: /it is retiring/ });
-    t.throws(() => activateKey(store, revoked, { now }), { code: 'ILLEGAL_TRANSITION', message: /it is retired/ });
+    t.throws(() => activateKey(store, active, { now }), {
+      code: 'ILLEGAL_TRANSITION',
+      message: /it is active/,
+    });
+    t.throws(() => activateKey(store, retiring, { now }), {
+      code: 'ILLEGAL_TRANSITION',
+      message: /it is retiring/,
+    });
+    t.throws(() => activateKey(store, revoked, { now }), {
+      code: 'ILLEGAL_TRANSITION',
+      message: /it is retired/,
+    });
   });
 
   t.test('refuses nonsense durations', async (t) => {
     const { store, key } = await generateKey(EMPTY, { now: T0 });
-    t.throws(() => activateKey(store, key.kid, { now: at(9999), jwksMaxAgeSeconds: -1 }), { code: 'BAD_OPTION' });
+    t.throws(() => activateKey(store, key.kid, { now: at(9999), jwksMaxAgeSeconds: -1 }), {
+      code: 'BAD_OPTION',
+    });
     t.throws(() => activateKey(store, key.kid, { now: at(9999), jwksMaxAgeSeconds: Number.NaN }), {
       code: 'BAD_OPTION',
     });
@@ -160,34 +179,37 @@ t.test('retireKey', async (t) => {
 });
 
 t.test('pruneKeys', async (t) => {
-  t.test('removes retiring keys only once their retention has passed, and says why it keeps the rest', async (t) => {
-    const { store, revoked, retiring, active, next } = await everyState();
-    const retireAfter = new Date(keyOf(store, retiring).retireAfter!);
+  t.test(
+    'removes retiring keys only once their retention has passed, and says why it keeps the rest',
+    async (t) => {
+      const { store, revoked, retiring, active, next } = await everyState();
+      const retireAfter = new Date(keyOf(store, retiring).retireAfter!);
 
-    const early = pruneKeys(store, { now: new Date(retireAfter.getTime() - 1) });
-    t.same(early.removed, []);
-    t.same(early.changes, []);
-    t.equal(early.store.keys.length, store.keys.length);
-    const reasons = Object.fromEntries(early.kept.map((k) => [k.kid, k.reason]));
-    t.match(reasons[retiring], /retiring: .* until /);
-    t.match(reasons[active], /^active/);
-    t.match(reasons[next], /^next/);
-    t.match(reasons[revoked], /^revoked at /);
+      const early = pruneKeys(store, { now: new Date(retireAfter.getTime() - 1) });
+      t.same(early.removed, []);
+      t.same(early.changes, []);
+      t.equal(early.store.keys.length, store.keys.length);
+      const reasons = Object.fromEntries(early.kept.map((k) => [k.kid, k.reason]));
+      t.match(reasons[retiring], /retiring: .* until /);
+      t.match(reasons[active], /^active/);
+      t.match(reasons[next], /^next/);
+      t.match(reasons[revoked], /^revoked at /);
 
-    const due = pruneKeys(store, { now: retireAfter });
-    t.same(
-      due.removed.map((k) => k.kid),
-      [retiring],
-    );
-    t.same(due.changes, [{ kid: retiring, alg: 'EdDSA', from: 'retiring', to: 'retired' }]);
-    t.notOk(
-      due.store.keys.some((k) => k.kid === retiring),
-      'pruned key is gone from the file',
-    );
-    t.same(due.kept.map((k) => k.kid).sort(), [revoked, active, next].sort());
-    t.equal(store.keys.length, 4, 'input untouched');
-    t.same(await problemsOf(due.store), [], 'resulting store passes the strict schema');
-  });
+      const due = pruneKeys(store, { now: retireAfter });
+      t.same(
+        due.removed.map((k) => k.kid),
+        [retiring],
+      );
+      t.same(due.changes, [{ kid: retiring, alg: 'EdDSA', from: 'retiring', to: 'retired' }]);
+      t.notOk(
+        due.store.keys.some((k) => k.kid === retiring),
+        'pruned key is gone from the file',
+      );
+      t.same(due.kept.map((k) => k.kid).sort(), [revoked, active, next].sort());
+      t.equal(store.keys.length, 4, 'input untouched');
+      t.same(await problemsOf(due.store), [], 'resulting store passes the strict schema');
+    },
+  );
 });
 
 t.test('emergencyRevoke', async (t) => {

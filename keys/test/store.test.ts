@@ -7,7 +7,11 @@ import { ensureDevKeyStore, readKeyStore, serializeKeyStore, writeKeyStore } fro
 import type { KeyStoreFile } from '../src/types.ts';
 import { everyState, oneActive } from './fixtures.ts';
 
-async function expectStoreError(t: { rejects: typeof import('tap').t.rejects }, promise: Promise<unknown>, code: string) {
+async function expectStoreError(
+  t: { rejects: typeof import('tap').t.rejects },
+  promise: Promise<unknown>,
+  code: string,
+) {
   await t.rejects(promise, { name: 'KeyStoreError', code });
 }
 
@@ -69,7 +73,10 @@ t.test('readKeyStore refusals', async (t) => {
   await expectStoreError(t, readKeyStore(join(dir, 'empty.json', 'below-a-file')), 'KEYSTORE_UNREADABLE');
   await expectStoreError(t, readKeyStore(join(dir, 'empty.json')), 'KEYSTORE_CORRUPT');
   await expectStoreError(t, readKeyStore(join(dir, 'array.json')), 'KEYSTORE_CORRUPT');
-  await t.rejects(readKeyStore(join(dir, 'v2.json')), { code: 'KEYSTORE_CORRUPT', message: /unsupported store version 2/ });
+  await t.rejects(readKeyStore(join(dir, 'v2.json')), {
+    code: 'KEYSTORE_CORRUPT',
+    message: /unsupported store version 2/,
+  });
   await t.rejects(readKeyStore(join(dir, 'extra.json')), { code: 'KEYSTORE_CORRUPT', message: /note/ });
 
   const error = await readKeyStore(join(dir, 'garbage.json')).catch((e: unknown) => e);
@@ -125,7 +132,11 @@ t.test('ensureDevKeyStore', async (t) => {
     const dir = t.testdir({ 'keystore.json': '{"version":1,"keys":[' });
     const path = join(dir, 'keystore.json');
     await expectStoreError(t, ensureDevKeyStore(path), 'KEYSTORE_CORRUPT');
-    t.equal(await readFile(path, 'utf8'), '{"version":1,"keys":[', 'corrupt file left for the operator to inspect');
+    t.equal(
+      await readFile(path, 'utf8'),
+      '{"version":1,"keys":[',
+      'corrupt file left for the operator to inspect',
+    );
   });
 
   t.test('never overwrites an unreadable store', async (t) => {

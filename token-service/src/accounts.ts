@@ -4,7 +4,7 @@
  * hash-password -w @gatehouse/token-service`).
  */
 import { readFile } from 'node:fs/promises';
-import { Algorithm, hash, verify } from '@node-rs/argon2';
+import { hash, type Options, verify } from '@node-rs/argon2';
 import { z } from 'zod';
 
 export const MIN_PASSWORD_LENGTH = 12;
@@ -28,7 +28,14 @@ export class PasswordPolicyError extends Error {
   override readonly name = 'PasswordPolicyError';
 }
 
-const ARGON2 = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+// OWASP's Argon2id baseline (19 MiB, t=2, p=1). 2 is Algorithm.Argon2id: a const enum, which
+// verbatimModuleSyntax cannot import.
+const ARGON2: Options = {
+  algorithm: 2 as Options['algorithm'],
+  memoryCost: 19456,
+  timeCost: 2,
+  parallelism: 1,
+};
 
 export async function hashPassword(password: string): Promise<string> {
   if (password.length < MIN_PASSWORD_LENGTH) {
@@ -54,11 +61,14 @@ export class AccountStore {
   /** Verified against when the username is unknown, so both paths cost one Argon2 verification. */
   #decoyHash = '';
 
-  static async create(accounts: Array<Account & { password: string } | StoredAccount>): Promise<AccountStore> {
+  static async create(
+    accounts: Array<(Account & { password: string }) | StoredAccount>,
+  ): Promise<AccountStore> {
     const store = new AccountStore();
     store.#decoyHash = await hash('decoy-password-never-matches', ARGON2);
     for (const account of accounts) {
-      const passwordHash = 'password' in account ? await hashPassword(account.password) : account.passwordHash;
+      const passwordHash =
+        'password' in account ? await hashPassword(account.password) : account.passwordHash;
       const { password: _omit, ...rest } = account as Account & { password?: string; passwordHash?: string };
       store.#add({ ...rest, passwordHash });
     }
@@ -68,7 +78,9 @@ export class AccountStore {
   static async fromFile(path: string): Promise<AccountStore> {
     const parsed = accountFileSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
     if (!parsed.success) {
-      throw new Error(`ACCOUNTS_FILE: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new Error(
+        `ACCOUNTS_FILE: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     }
     return AccountStore.create(parsed.data);
   }
@@ -105,7 +117,12 @@ function publicPart(account: StoredAccount | undefined): Account | undefined {
 }
 
 export function demoAccounts(password: string): Array<Account & { password: string }> {
-  const demo = (id: string, org_id: string, subscription_level: Account['subscription_level'], roles: string[]) => ({
+  const demo = (
+    id: string,
+    org_id: string,
+    subscription_level: Account['subscription_level'],
+    roles: string[],
+  ) => ({
     id,
     username: id,
     org_id,

@@ -2,12 +2,20 @@
  * Assembles the token service: key ring, accounts, stores, oidc-provider, and the Fastify server
  * that hosts the provider next to the login pages and the operational endpoints.
  */
-import { ensureDevKeyStore, KeyRing, readKeyStore } from '@gatehouse/keys';
+
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import formbody from '@fastify/formbody';
 import { ops } from '@gatehouse/fastify-ops';
+import { ensureDevKeyStore, KeyRing, readKeyStore } from '@gatehouse/keys';
 import { createAuditLog, createLogger, createMetrics, type Logger } from '@gatehouse/observability';
 import { createValidator, localKeys } from '@gatehouse/validator';
-import formbody from '@fastify/formbody';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { DestinationStream } from 'pino';
 import { AccountStore, demoAccounts } from './accounts.ts';
 import { redisAdapterFactory } from './adapters/redis-adapter.ts';
@@ -24,8 +32,6 @@ import { wireProviderEvents } from './provider-events.ts';
 import { claimedClient, rateLimitHook } from './rate-limit.ts';
 import { createRedis, memoryStores, redisStores } from './stores/index.ts';
 import type { Stores } from './stores/types.ts';
-import { readFile } from 'node:fs/promises';
-import { once } from 'node:events';
 
 export interface BuildOptions {
   /** Test hooks: where the app log and the audit stream go. */
@@ -41,7 +47,10 @@ export interface TokenService {
   close(): Promise<void>;
 }
 
-export async function buildTokenService(config: TokenServiceConfig, options: BuildOptions = {}): Promise<TokenService> {
+export async function buildTokenService(
+  config: TokenServiceConfig,
+  options: BuildOptions = {},
+): Promise<TokenService> {
   const production = config.NODE_ENV === 'production';
   const logger = createLogger('token-service', config.LOG_LEVEL, options.logDestination);
   const audit = createAuditLog('token-service', options.auditDestination ?? config.AUDIT_LOG);
@@ -96,7 +105,7 @@ export async function buildTokenService(config: TokenServiceConfig, options: Bui
   wireProviderEvents(provider, { audit, metrics: m, stores, logger });
 
   const app = Fastify({
-    loggerInstance: logger,
+    loggerInstance: logger as FastifyBaseLogger,
     trustProxy: config.TRUST_PROXY ?? false,
     bodyLimit: 56 * 1024,
     disableRequestLogging: false,
@@ -109,13 +118,21 @@ export async function buildTokenService(config: TokenServiceConfig, options: Bui
 
   const window = config.RATE_LIMIT_WINDOW_SECONDS;
   const oauthTooMany = (_req: FastifyRequest, reply: FastifyReply, retryAfter: number) => {
-    reply.code(429).send({ error: 'too_many_requests', error_description: `rate limit exceeded, retry in ${retryAfter} s` });
+    reply.code(429).send({
+      error: 'too_many_requests',
+      error_description: `rate limit exceeded, retry in ${retryAfter} s`,
+    });
   };
   const tokenLimits = rateLimitHook(
     stores.attempts,
     [
       { name: 'token_ip', max: config.RATE_LIMIT_TOKEN_PER_IP, windowSeconds: window, key: (r) => r.ip },
-      { name: 'token_client', max: config.RATE_LIMIT_TOKEN_PER_CLIENT, windowSeconds: window, key: claimedClient },
+      {
+        name: 'token_client',
+        max: config.RATE_LIMIT_TOKEN_PER_CLIENT,
+        windowSeconds: window,
+        key: claimedClient,
+      },
     ],
     { metrics: m, onExceeded: oauthTooMany },
   );
@@ -169,7 +186,9 @@ export async function buildTokenService(config: TokenServiceConfig, options: Bui
 }
 
 async function loadKeyRing(config: TokenServiceConfig, production: boolean): Promise<KeyRing> {
-  const store = production ? await readKeyStore(config.KEYSTORE_PATH) : await ensureDevKeyStore(config.KEYSTORE_PATH);
+  const store = production
+    ? await readKeyStore(config.KEYSTORE_PATH)
+    : await ensureDevKeyStore(config.KEYSTORE_PATH);
   const ring = KeyRing.fromStore(store);
   if (production && ring.containsDevKeys) {
     throw new Error(`KEYSTORE_PATH: ${config.KEYSTORE_PATH} holds development keys; production refuses them`);
@@ -194,12 +213,19 @@ async function loadPolicy(config: TokenServiceConfig): Promise<ExchangePolicy> {
   }
 }
 
-async function openStores(config: TokenServiceConfig, logger: Logger): Promise<Stores & { redis?: ReturnType<typeof createRedis> }> {
+async function openStores(
+  config: TokenServiceConfig,
+  logger: Logger,
+): Promise<Stores & { redis?: ReturnType<typeof createRedis> }> {
   if (!config.REDIS_URL) return memoryStores();
-  const redis = createRedis(config.REDIS_URL, (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const redis = createRedis(config.REDIS_URL, (error) =>
+    logger.warn({ err: error.message }, 'redis connection error'),
+  );
   await Promise.race([
     once(redis, 'ready'),
-    new Promise((_, reject) => setTimeout(() => reject(new Error('REDIS_URL: Redis did not answer within 5 s')), 5000).unref()),
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('REDIS_URL: Redis did not answer within 5 s')), 5000).unref(),
+    ),
   ]);
   return Object.assign(redisStores(redis), { redis });
 }

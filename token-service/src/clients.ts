@@ -26,7 +26,10 @@ export const FIRST_PARTY_CLIENTS = new Set(['gateway']);
 
 export type PublicJwks = { keys: Array<Record<string, unknown>> };
 
-export function clientMetadata(config: TokenServiceConfig, producerJwks: Map<string, PublicJwks>): ClientMetadata[] {
+export function clientMetadata(
+  config: TokenServiceConfig,
+  producerJwks: Map<string, PublicJwks>,
+): ClientMetadata[] {
   const salesJwks = producerJwks.get('sales');
   return [
     {
@@ -74,10 +77,7 @@ const publicJwksSchema = z.object({
     .refine((keys) => keys.every((k) => !('d' in k)), 'must hold public keys only (no "d")'),
 });
 
-export async function loadProducerJwks(
-  dir: string,
-  production: boolean,
-): Promise<Map<string, PublicJwks>> {
+export async function loadProducerJwks(dir: string, production: boolean): Promise<Map<string, PublicJwks>> {
   const result = new Map<string, PublicJwks>();
   for (const clientId of PRODUCER_CLIENTS) {
     const path = join(dir, `${clientId}.jwks.json`);
@@ -88,7 +88,8 @@ export async function loadProducerJwks(
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
     if (text === undefined) {
-      if (production) throw new Error(`CLIENT_KEYS_DIR: ${path} is missing (the ${clientId} client's public JWKS)`);
+      if (production)
+        throw new Error(`CLIENT_KEYS_DIR: ${path} is missing (the ${clientId} client's public JWKS)`);
       result.set(clientId, await generateDevProducerKey(dir, clientId));
       continue;
     }
@@ -110,7 +111,10 @@ async function generateDevProducerKey(dir: string, clientId: string): Promise<Pu
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' };
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeAtomically(join(dir, `${clientId}.private.jwk.json`), JSON.stringify(privateJwk, null, 2));
-  await writeAtomically(join(dir, `${clientId}.jwks.json`), JSON.stringify({ dev: true, keys: [publicJwk] }, null, 2));
+  await writeAtomically(
+    join(dir, `${clientId}.jwks.json`),
+    JSON.stringify({ dev: true, keys: [publicJwk] }, null, 2),
+  );
   return { keys: [publicJwk] };
 }
 
@@ -125,5 +129,7 @@ export function producerConfirmationKey(jwks: PublicJwks | undefined): Record<st
   const key = jwks?.keys.find((k) => k.use === undefined || k.use === 'sig');
   if (!key) return undefined;
   const { kty, crv, x, y, n, e, kid, alg } = key;
-  return Object.fromEntries(Object.entries({ kty, crv, x, y, n, e, kid, alg }).filter(([, v]) => v !== undefined));
+  return Object.fromEntries(
+    Object.entries({ kty, crv, x, y, n, e, kid, alg }).filter(([, v]) => v !== undefined),
+  );
 }

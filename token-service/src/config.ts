@@ -3,7 +3,17 @@
  * environment variable; TOKEN_SERVICE_CONFIG_FILE may name a JSON file holding the same names.
  * Production mode (NODE_ENV=production) refuses every development default that would be unsafe.
  */
-import { flag, httpUrl, list, loadConfig, logLevel, mode, port, positiveInt, seconds } from '@gatehouse/config';
+import {
+  flag,
+  httpUrl,
+  list,
+  loadConfig,
+  logLevel,
+  mode,
+  port,
+  positiveInt,
+  seconds,
+} from '@gatehouse/config';
 import { z } from 'zod';
 
 /** Documented development defaults. Production refuses to start with any of them. */
@@ -37,7 +47,10 @@ const schema = z
       z.array(z.string().min(32, 'each key must be at least 32 characters')).min(1),
     ),
     DEMO_USERS: flag(true),
-    DEMO_USER_PASSWORD: z.string().min(12, 'must be at least 12 characters').default(DEV_DEFAULTS.DEMO_USER_PASSWORD),
+    DEMO_USER_PASSWORD: z
+      .string()
+      .min(12, 'must be at least 12 characters')
+      .default(DEV_DEFAULTS.DEMO_USER_PASSWORD),
     /** JSON file of accounts: [{ id, username, passwordHash, org_id, roles, subscription_level }]. */
     ACCOUNTS_FILE: z.string().optional(),
     /** JSON file holding the exchange policy; the built-in development policy otherwise. */
@@ -46,7 +59,9 @@ const schema = z
     SALES_CLIENT_SECRET: secret(DEV_DEFAULTS.SALES_CLIENT_SECRET),
     SHIPPING_CLIENT_SECRET: secret(DEV_DEFAULTS.SHIPPING_CLIENT_SECRET),
     INVOICING_CLIENT_SECRET: secret(DEV_DEFAULTS.INVOICING_CLIENT_SECRET),
-    SALES_TOKEN_ENDPOINT_AUTH_METHOD: z.enum(['client_secret_basic', 'private_key_jwt']).default('client_secret_basic'),
+    SALES_TOKEN_ENDPOINT_AUTH_METHOD: z
+      .enum(['client_secret_basic', 'private_key_jwt'])
+      .default('client_secret_basic'),
     /** Where the gateway (BFF) receives the authorization response and returns after logout. */
     GATEWAY_REDIRECT_URIS: list(['http://localhost:8080/auth/callback']),
     GATEWAY_POST_LOGOUT_REDIRECT_URIS: list(['http://localhost:8080/']),
@@ -67,7 +82,8 @@ const schema = z
   .transform((c) => ({ ...c, ISSUER: c.ISSUER ?? `http://localhost:${c.TOKEN_SERVICE_PORT}` }))
   .superRefine((c, ctx) => {
     if (c.NODE_ENV !== 'production') return;
-    const refuse = (setting: string, message: string) => ctx.addIssue({ code: 'custom', path: [setting], message });
+    const refuse = (setting: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [setting], message });
     if (!c.ISSUER.startsWith('https://')) refuse('ISSUER', 'production requires an https issuer');
     if (c.DEMO_USERS) refuse('DEMO_USERS', 'production refuses demo users: set DEMO_USERS=false');
     if (!c.ACCOUNTS_FILE) refuse('ACCOUNTS_FILE', 'production requires an accounts file');

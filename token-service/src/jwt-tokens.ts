@@ -12,7 +12,12 @@
  * opaque token by that value.
  */
 import { type AuditLog, hashSubject } from '@gatehouse/observability';
-import { type Principal, type TokenProfile, TokenValidationError, type Validator } from '@gatehouse/validator';
+import {
+  type Principal,
+  type TokenProfile,
+  TokenValidationError,
+  type Validator,
+} from '@gatehouse/validator';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenServiceMetrics } from './metrics.ts';
 import type { JtiDenyList } from './stores/types.ts';
@@ -58,7 +63,10 @@ export function jwtTokenMiddleware(deps: JwtTokenDeps) {
     // RFC 7009 section 2.1: a client may revoke only tokens issued to it.
     if (principal.clientId !== client.clientId) {
       ctx.status = 400;
-      ctx.body = { error: 'invalid_request', error_description: 'client is not authorized to revoke the presented token' };
+      ctx.body = {
+        error: 'invalid_request',
+        error_description: 'client is not authorized to revoke the presented token',
+      };
       return;
     }
     await deps.denyList.add(principal.jti, principal.exp);

@@ -13,7 +13,10 @@ export async function startTokenService(env: NodeJS.ProcessEnv = process.env) {
   }
   const service = await buildTokenService(config);
   await service.app.listen({ host: config.TOKEN_SERVICE_HOST, port: config.TOKEN_SERVICE_PORT });
-  service.app.log.info({ issuer: config.ISSUER, mode: config.NODE_ENV, store: service.stores.kind }, 'token service ready');
+  service.app.log.info(
+    { issuer: config.ISSUER, mode: config.NODE_ENV, store: service.stores.kind },
+    'token service ready',
+  );
   return service;
 }
 

@@ -9,6 +9,11 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenServiceMetrics } from './metrics.ts';
 import type { Stores } from './stores/types.ts';
 
+interface OAuthError {
+  error?: string;
+  error_description?: string;
+}
+
 interface IssuedToken {
   jti: string;
   kind: string;
@@ -31,7 +36,12 @@ function expiresAt(token: IssuedToken): number | undefined {
 
 export function wireProviderEvents(
   provider: Provider,
-  { audit, metrics, stores, logger }: { audit: AuditLog; metrics: TokenServiceMetrics; stores: Stores; logger: Logger },
+  {
+    audit,
+    metrics,
+    stores,
+    logger,
+  }: { audit: AuditLog; metrics: TokenServiceMetrics; stores: Stores; logger: Logger },
 ): void {
   const issued = (kind: string) => (token: IssuedToken) => {
     const exp = expiresAt(token);
@@ -48,7 +58,10 @@ export function wireProviderEvents(
     metrics.tokensIssued.inc({ kind, client: token.clientId ?? 'unknown' });
     if (kind === 'access_token' && token.grantId && exp) {
       stores.grantTokens.record(token.grantId, token.jti, exp).catch((error: unknown) => {
-        logger.error({ err: error }, 'could not index an access token by grant; grant revocation may miss it');
+        logger.error(
+          { err: error },
+          'could not index an access token by grant; grant revocation may miss it',
+        );
       });
     }
   };
@@ -65,7 +78,12 @@ export function wireProviderEvents(
     try {
       const tokens = await stores.grantTokens.take(grantId);
       await Promise.all(tokens.map((t) => stores.denyList.add(t.jti, t.expiresAt)));
-      audit.record({ event: 'grant.revoked', outcome: 'success', grant: grantId, access_tokens_denied: tokens.length });
+      audit.record({
+        event: 'grant.revoked',
+        outcome: 'success',
+        grant: grantId,
+        access_tokens_denied: tokens.length,
+      });
       metrics.revocations.inc({ kind: 'grant' }, 1);
     } catch (error) {
       logger.error({ err: error }, 'grant revoked but its access tokens could not be deny-listed');
@@ -77,7 +95,7 @@ export function wireProviderEvents(
     ['introspection.error', 'introspection'],
     ['revocation.error', 'revocation'],
   ] as const) {
-    provider.on(event, (ctx: KoaContextWithOIDC, error: { error?: string; error_description?: string }) => {
+    (provider as unknown as NodeJS.EventEmitter).on(event, (ctx: KoaContextWithOIDC, error: OAuthError) => {
       if (error.error === 'invalid_client') {
         metrics.clientAuthFailures.inc({ endpoint });
         audit.record({

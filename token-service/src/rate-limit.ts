@@ -22,7 +22,10 @@ export interface RequestLimit {
 export function rateLimitHook(
   counter: AttemptCounter,
   limits: RequestLimit[],
-  deps: { metrics: TokenServiceMetrics; onExceeded: (request: FastifyRequest, reply: FastifyReply, retryAfter: number) => void },
+  deps: {
+    metrics: TokenServiceMetrics;
+    onExceeded: (request: FastifyRequest, reply: FastifyReply, retryAfter: number) => void;
+  },
 ): preHandlerAsyncHookHandler {
   return async function rateLimit(request, reply) {
     for (const limit of limits) {
@@ -32,9 +35,13 @@ export function rateLimitHook(
       let reset: number;
       try {
         count = await counter.hit(`rate:${limit.name}:${key}`, limit.windowSeconds);
-        reset = count > limit.max ? await counter.secondsLeft(`rate:${limit.name}:${key}`) : limit.windowSeconds;
+        reset =
+          count > limit.max ? await counter.secondsLeft(`rate:${limit.name}:${key}`) : limit.windowSeconds;
       } catch (error) {
-        request.log.warn({ err: error, limit: limit.name }, 'rate limit store unavailable; allowing the request');
+        request.log.warn(
+          { err: error, limit: limit.name },
+          'rate limit store unavailable; allowing the request',
+        );
         deps.metrics.rateLimited.inc({ limit: `${limit.name}_store_error` });
         continue;
       }

@@ -5,7 +5,9 @@ t.test('passwords are stored as Argon2id hashes and must be 12+ characters', asy
   const hash = await hashPassword('correct horse battery');
   t.match(hash, /^\$argon2id\$/);
   await t.rejects(hashPassword('short-pass1'), { code: 'PASSWORD_TOO_SHORT', name: 'PasswordPolicyError' });
-  await t.rejects(AccountStore.create([{ ...demoAccounts('x')[0]!, password: 'elevenchars' }]), { code: 'PASSWORD_TOO_SHORT' });
+  await t.rejects(AccountStore.create([{ ...demoAccounts('x')[0]!, password: 'elevenchars' }]), {
+    code: 'PASSWORD_TOO_SHORT',
+  });
 });
 
 t.test('authenticate verifies the password and never returns the hash', async (t) => {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { ConfigError } from '@gatehouse/config';
 import { ensureDevKeyStore } from '@gatehouse/keys';
 import t from 'tap';
-import { buildTokenService } from '../src/app.ts';
 import { hashPassword } from '../src/accounts.ts';
+import { buildTokenService } from '../src/app.ts';
 import { loadTokenServiceConfig } from '../src/config.ts';
 
 const prodSecrets = {

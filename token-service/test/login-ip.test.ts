@@ -4,7 +4,10 @@ import { client, oauthClient } from './support/oauth.ts';
 import { DEMO_PASSWORD, REDIRECT_URI, startTokenService } from './support/token-service.ts';
 
 // Behind a proxy the source IP comes from X-Forwarded-For, so one test can be several clients.
-const { issuer, audit } = await startTokenService(t, { TRUST_PROXY: '127.0.0.1', RATE_LIMIT_LOGIN_PER_IP: '8' });
+const { issuer, audit } = await startTokenService(t, {
+  TRUST_PROXY: '127.0.0.1',
+  RATE_LIMIT_LOGIN_PER_IP: '8',
+});
 
 async function attempt(ip: string, username: string, password: string) {
   const config = await oauthClient(issuer, 'gateway');
@@ -33,7 +36,10 @@ t.test('five failures from one IP lock that IP out across accounts, not other IP
 t.test('the login form is rate limited per IP', async (t) => {
   const statuses: number[] = [];
   for (let i = 0; i < 10; i += 1) statuses.push((await attempt('192.0.2.50', 'carol', DEMO_PASSWORD)).status);
-  t.ok(statuses.slice(0, 8).every((s) => s === 303), 'within the limit');
+  t.ok(
+    statuses.slice(0, 8).every((s) => s === 303),
+    'within the limit',
+  );
   t.equal(statuses[8], 429, 'over the limit');
   const response = await attempt('192.0.2.50', 'carol', DEMO_PASSWORD);
   t.equal(response.status, 429);

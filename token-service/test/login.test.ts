@@ -36,7 +36,13 @@ t.test('a wrong password and an unknown user get the same generic answer', async
   const wrong = await loginPage();
   const a = await submitLogin(wrong.browser, wrong.url, wrong.html, 'alice', 'definitely-wrong-password');
   const unknown = await loginPage();
-  const b = await submitLogin(unknown.browser, unknown.url, unknown.html, 'nobody-here', 'definitely-wrong-password');
+  const b = await submitLogin(
+    unknown.browser,
+    unknown.url,
+    unknown.html,
+    'nobody-here',
+    'definitely-wrong-password',
+  );
   t.equal(a.status, 401);
   t.equal(b.status, 401);
   const textA = (await a.text()).replace(/value="[^"]*"/g, '').replace(/\/interaction\/[^/"]+/g, '');
@@ -45,17 +51,23 @@ t.test('a wrong password and an unknown user get the same generic answer', async
   t.match(textA, /Invalid username or password/);
   const failure = audit.find((r) => r.event === 'login.failure');
   t.match(failure, { reason: 'bad_credentials' });
-  t.notOk(JSON.stringify(audit).includes('definitely-wrong-password'), 'passwords never reach the audit stream');
+  t.notOk(
+    JSON.stringify(audit).includes('definitely-wrong-password'),
+    'passwords never reach the audit stream',
+  );
   t.notOk(JSON.stringify(audit).includes('"alice"'), 'usernames are hashed in the audit stream');
 });
 
 t.test('a form without a valid CSRF token is refused and changes nothing', async (t) => {
   const page = await loginPage();
-  const forged = await page.browser.request(new URL(`/interaction/${page.url.split('/').pop()}/login`, issuer).href, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ csrf: 'forged', username: 'alice', password: DEMO_PASSWORD }).toString(),
-  });
+  const forged = await page.browser.request(
+    new URL(`/interaction/${page.url.split('/').pop()}/login`, issuer).href,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: 'forged', username: 'alice', password: DEMO_PASSWORD }).toString(),
+    },
+  );
   t.equal(forged.status, 403);
   t.notOk(forged.headers.get('location'), 'no redirect: not logged in');
   const crossSite = await submitLogin(page.browser, page.url, page.html, 'alice', DEMO_PASSWORD, {
@@ -87,8 +99,14 @@ t.test('five failures lock the account for the window, even with the right passw
   });
   t.equal(locked.status, 429, 'locked out despite the right password');
   t.match(await locked.text(), /Too many failed attempts/);
-  t.ok(audit.some((r) => r.event === 'login.lockout' && r.reason === 'account_locked_out'), 'lockout audited');
-  t.ok(audit.some((r) => r.event === 'login.locked'), 'refused attempt audited');
+  t.ok(
+    audit.some((r) => r.event === 'login.lockout' && r.reason === 'account_locked_out'),
+    'lockout audited',
+  );
+  t.ok(
+    audit.some((r) => r.event === 'login.locked'),
+    'refused attempt audited',
+  );
   const metrics = await (await fetch(`${issuer}/metrics`)).text();
   t.match(metrics, /gatehouse_login_lockouts_total\{scope="account",component="token-service"\} [1-9]/);
 

@@ -7,16 +7,31 @@ const { issuer, audit } = await startTokenService(t);
 t.test('discovery advertises the endpoints, PKCE S256 only and the grant types', async (t) => {
   const response = await fetch(`${issuer}/.well-known/openid-configuration`);
   t.equal(response.status, 200);
-  const meta = await response.json();
+  const meta = (await response.json()) as {
+    issuer: string;
+    jwks_uri: string;
+    code_challenge_methods_supported: string[];
+    grant_types_supported: string[];
+    token_endpoint_auth_methods_supported: string[];
+    [other: string]: unknown;
+  };
   t.equal(meta.issuer, issuer);
   t.same(meta.code_challenge_methods_supported, ['S256']);
   t.ok(meta.grant_types_supported.includes('urn:ietf:params:oauth:grant-type:token-exchange'));
   t.ok(meta.grant_types_supported.includes('client_credentials'));
-  t.ok(meta.introspection_endpoint && meta.revocation_endpoint && meta.end_session_endpoint && meta.userinfo_endpoint);
+  t.ok(
+    meta.introspection_endpoint &&
+      meta.revocation_endpoint &&
+      meta.end_session_endpoint &&
+      meta.userinfo_endpoint,
+  );
   t.same(meta.token_endpoint_auth_methods_supported.sort(), ['client_secret_basic', 'private_key_jwt']);
-  const jwks = await (await fetch(meta.jwks_uri)).json();
+  const jwks = (await (await fetch(meta.jwks_uri)).json()) as { keys: Array<Record<string, unknown>> };
   t.ok(jwks.keys.length >= 1, 'JWKS has keys');
-  t.notOk(jwks.keys.some((k: Record<string, unknown>) => 'd' in k), 'JWKS never publishes private parts');
+  t.notOk(
+    jwks.keys.some((k: Record<string, unknown>) => 'd' in k),
+    'JWKS never publishes private parts',
+  );
 });
 
 t.test('authorization code + PKCE through the login form yields an RFC 9068 access token', async (t) => {
@@ -37,7 +52,10 @@ t.test('authorization code + PKCE through the login form yields an RFC 9068 acce
   t.notOk('email' in payload || 'name' in payload);
   t.ok(tokens.refresh_token, 'a refresh token for the BFF');
   t.ok(tokens.id_token);
-  t.ok(audit.some((r) => r.event === 'login.success'), 'login audited');
+  t.ok(
+    audit.some((r) => r.event === 'login.success'),
+    'login audited',
+  );
   t.ok(
     audit.some((r) => r.event === 'token.issued' && r.kind === 'access_token' && r.jti === payload.jti),
     'issuance audited by jti',
@@ -78,10 +96,9 @@ t.test('refresh tokens rotate; reusing a rotated one revokes the family', async 
 
   const introspected = await client.tokenIntrospection(config, second.access_token);
   t.equal(introspected.active, false, 'access tokens of the family are deny-listed');
-  await t.resolveMatch(
-    Promise.resolve(audit.find((r) => r.event === 'grant.revoked')),
-    { outcome: 'success' },
-  );
+  await t.resolveMatch(Promise.resolve(audit.find((r) => r.event === 'grant.revoked')), {
+    outcome: 'success',
+  });
   t.ok(accessJti);
 });
 
@@ -135,7 +152,11 @@ t.test('introspection and revocation of JWT access tokens', async (t) => {
   const refresh = await client.tokenIntrospection(gateway, tokens.refresh_token!);
   t.equal(refresh.active, true, 'refresh tokens are introspectable');
   await client.tokenRevocation(gateway, tokens.refresh_token!);
-  t.equal((await client.tokenIntrospection(gateway, tokens.refresh_token!)).active, false, 'refresh token revoked');
+  t.equal(
+    (await client.tokenIntrospection(gateway, tokens.refresh_token!)).active,
+    false,
+    'refresh token revoked',
+  );
 
   const garbage = await client.tokenIntrospection(gateway, 'not-a-token');
   t.equal(garbage.active, false);
@@ -170,7 +191,10 @@ t.test('end-session offers an RP-initiated logout page', async (t) => {
     body: new URLSearchParams({ xsrf: form![2]!, logout: 'yes' }).toString(),
   });
   t.equal(confirmed.status, 303);
-  const done = await browser.follow(new URL(confirmed.headers.get('location')!, issuer).href, 'http://localhost:8080/');
+  const done = await browser.follow(
+    new URL(confirmed.headers.get('location')!, issuer).href,
+    'http://localhost:8080/',
+  );
   t.equal(done.url.startsWith('http://localhost:8080/'), true, 'returns to the post-logout redirect');
   const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!).catch((e) => e);
   t.equal(refreshed.error, 'invalid_grant', 'logout ended the refresh token family');

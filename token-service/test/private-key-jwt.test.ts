@@ -9,7 +9,11 @@ t.test('sales authenticates with private_key_jwt using its own key', async (t) =
   const { issuer, dir } = await startTokenService(t, { SALES_TOKEN_ENDPOINT_AUTH_METHOD: 'private_key_jwt' });
   const jwk = JSON.parse(await readFile(join(dir, 'clients', 'sales.private.jwk.json'), 'utf8'));
   const key = await importJWK(jwk, 'ES256');
-  const sales = await oauthClient(issuer, 'sales', client.PrivateKeyJwt({ key: key as CryptoKey, kid: jwk.kid }));
+  const sales = await oauthClient(
+    issuer,
+    'sales',
+    client.PrivateKeyJwt({ key: key as client.CryptoKey, kid: jwk.kid }),
+  );
   const tokens = await client.clientCredentialsGrant(sales, { scope: 'events:replay' });
   t.equal(decodeJwt(tokens.access_token).payload.client_id, 'sales');
 

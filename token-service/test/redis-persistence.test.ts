@@ -30,7 +30,11 @@ if (!redisServer) {
     });
     await client.tokenRevocation(gateway, message.access_token);
     const jti = decodeJwt(message.access_token).payload.jti;
-    t.equal(await raw.get(`gatehouse:revoked-jti:${jti}`), '1', 'validators elsewhere can read the deny list');
+    t.equal(
+      await raw.get(`gatehouse:revoked-jti:${jti}`),
+      '1',
+      'validators elsewhere can read the deny list',
+    );
     const ttl = await raw.ttl(`gatehouse:revoked-jti:${jti}`);
     t.ok(ttl > 0 && ttl <= 24 * 3600, 'kept until the token would expire');
     const readyz = await fetch(`${issuer}/readyz`);
@@ -60,7 +64,7 @@ if (!redisServer) {
     await redisServer.kill();
     const down = await fetch(`${issuer}/readyz`);
     t.equal(down.status, 503);
-    t.same((await down.json()).failing, ['store']);
+    t.same(((await down.json()) as { failing: string[] }).failing, ['store']);
     await redisServer.restart();
     let status = 0;
     for (let i = 0; i < 40 && status !== 200; i += 1) {

@@ -3,7 +3,10 @@ import { client, oauthClient, oauthError } from './support/oauth.ts';
 import { startTokenService } from './support/token-service.ts';
 
 t.test('the token endpoint is limited per client', async (t) => {
-  const { issuer } = await startTokenService(t, { RATE_LIMIT_TOKEN_PER_CLIENT: '3', RATE_LIMIT_TOKEN_PER_IP: '1000' });
+  const { issuer } = await startTokenService(t, {
+    RATE_LIMIT_TOKEN_PER_CLIENT: '3',
+    RATE_LIMIT_TOKEN_PER_IP: '1000',
+  });
   const shipping = await oauthClient(issuer, 'shipping');
   for (let i = 0; i < 3; i += 1) await client.clientCredentialsGrant(shipping);
   const limited = await client.clientCredentialsGrant(shipping).catch((e) => e);
@@ -28,7 +31,10 @@ t.test('the token endpoint is limited per client', async (t) => {
 });
 
 t.test('the token endpoint is limited per source IP, whatever client is claimed', async (t) => {
-  const { issuer } = await startTokenService(t, { RATE_LIMIT_TOKEN_PER_CLIENT: '1000', RATE_LIMIT_TOKEN_PER_IP: '4' });
+  const { issuer } = await startTokenService(t, {
+    RATE_LIMIT_TOKEN_PER_CLIENT: '1000',
+    RATE_LIMIT_TOKEN_PER_IP: '4',
+  });
   const shipping = await oauthClient(issuer, 'shipping');
   const invoicing = await oauthClient(issuer, 'invoicing');
   await client.clientCredentialsGrant(shipping);

@@ -1,6 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, jwtVerify, createLocalJWKSet, SignJWT } from 'jose';
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JSONWebKeySet,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
 import t from 'tap';
 import { client, decodeJwt, exchange, loginWithCode, oauthClient, oauthError } from './support/oauth.ts';
 import { startTokenService } from './support/token-service.ts';
@@ -23,7 +32,12 @@ const orderExchange = (subject: string, extra: Record<string, string | string[]>
 });
 
 async function refusal(params: Record<string, string | string[]>, config = gateway) {
-  return oauthError(await exchange(config, params).then(() => ({}), (e) => e));
+  return oauthError(
+    await exchange(config, params).then(
+      () => ({}),
+      (e) => e,
+    ),
+  );
 }
 
 t.test('a user access token becomes a down-scoped, bound message token', async (t) => {
@@ -33,7 +47,7 @@ t.test('a user access token becomes a down-scoped, bound message token', async (
   t.equal(response.scope, 'orders.created');
   t.equal(response.expires_in, 24 * 3600, 'dev default lifetime 24 h');
 
-  const jwks = createLocalJWKSet(await (await fetch(`${issuer}/jwks`)).json());
+  const jwks = createLocalJWKSet((await (await fetch(`${issuer}/jwks`)).json()) as JSONWebKeySet);
   const { payload, protectedHeader } = await jwtVerify(response.access_token, jwks, {
     issuer,
     typ: 'message+jwt',
@@ -54,7 +68,8 @@ t.test('a user access token becomes a down-scoped, bound message token', async (
   t.not(payload.jti, subject.jti, 'a jti of its own');
   t.type(payload.txn, 'string');
   t.equal((payload.exp as number) - (payload.iat as number), 24 * 3600);
-  for (const absent of ['email', 'name', 'preferred_username', 'sid']) t.notOk(absent in payload, `no ${absent}`);
+  for (const absent of ['email', 'name', 'preferred_username', 'sid'])
+    t.notOk(absent in payload, `no ${absent}`);
 
   const salesJwks = JSON.parse(await readFile(join(dir, 'clients', 'sales.jwks.json'), 'utf8'));
   const cnf = payload.cnf as { jwk: Record<string, unknown> };
@@ -62,7 +77,12 @@ t.test('a user access token becomes a down-scoped, bound message token', async (
   t.notOk('d' in cnf.jwk, 'never a private part');
 
   const granted = audit.find((r) => r.event === 'exchange.granted' && r.jti === payload.jti);
-  t.match(granted, { client_id: 'gateway', subject_jti: subject.jti, scope: 'orders.created', bound_to: 'sales' });
+  t.match(granted, {
+    client_id: 'gateway',
+    subject_jti: subject.jti,
+    scope: 'orders.created',
+    bound_to: 'sales',
+  });
   t.notOk(JSON.stringify(audit).includes(response.access_token), 'the token itself is never audited');
 });
 
@@ -80,7 +100,10 @@ t.test('the key named in cnf verifies what the producer signs', async (t) => {
 t.test('a requested lifetime is honoured up to the policy maximum, never beyond', async (t) => {
   const short = await exchange(gateway, orderExchange(alice.access_token, { requested_lifetime: '600' }));
   t.equal(short.expires_in, 600);
-  const long = await exchange(gateway, orderExchange(alice.access_token, { requested_lifetime: String(30 * 24 * 3600) }));
+  const long = await exchange(
+    gateway,
+    orderExchange(alice.access_token, { requested_lifetime: String(30 * 24 * 3600) }),
+  );
   t.equal(long.expires_in, 24 * 3600, 'capped at maxTtl');
   t.same(await refusal(orderExchange(alice.access_token, { requested_lifetime: '-5' })), {
     error: 'invalid_request',
@@ -96,7 +119,11 @@ t.test('a narrower scope may be requested; a wider one is invalid_scope', async 
     status: 400,
   });
   const readOnly = (await loginWithCode(issuer, 'bob', undefined, 'openid orders:read')).tokens;
-  t.same(await refusal(orderExchange(readOnly.access_token)), { error: 'invalid_scope', status: 400 }, 'orders:read maps to nothing');
+  t.same(
+    await refusal(orderExchange(readOnly.access_token)),
+    { error: 'invalid_scope', status: 400 },
+    'orders:read maps to nothing',
+  );
 });
 
 t.test('the exchange of an exchanged token nests act', async (t) => {
@@ -104,7 +131,11 @@ t.test('the exchange of an exchanged token nests act', async (t) => {
   const actor = await client.clientCredentialsGrant(sales, { scope: 'orders:read' });
   const response = await exchange(
     sales,
-    orderExchange(alice.access_token, { producer: 'self', actor_token: actor.access_token, actor_token_type: ACCESS }),
+    orderExchange(alice.access_token, {
+      producer: 'self',
+      actor_token: actor.access_token,
+      actor_token_type: ACCESS,
+    }),
   );
   const { payload } = decodeJwt(response.access_token);
   t.same(payload.act, { sub: 'sales', client_id: 'sales' });
@@ -113,20 +144,51 @@ t.test('the exchange of an exchanged token nests act', async (t) => {
 
 t.test('refusals: each with its RFC 8693 / RFC 6749 error and status', async (t) => {
   const cases: Array<[string, Record<string, string | string[]>, string]> = [
-    ['missing subject_token', { subject_token_type: ACCESS, audience: SHIPPING, producer: 'sales' }, 'invalid_request'],
-    ['unsupported subject_token_type', orderExchange(alice.access_token, { subject_token_type: JWT }), 'invalid_request'],
-    ['unsupported requested_token_type', orderExchange(alice.access_token, { requested_token_type: 'urn:ietf:params:oauth:token-type:saml2' }), 'invalid_request'],
-    ['actor_token without its type', orderExchange(alice.access_token, { actor_token: alice.access_token }), 'invalid_request'],
-    ['producer missing where cnf is required', { subject_token: alice.access_token, subject_token_type: ACCESS, audience: SHIPPING }, 'invalid_request'],
+    [
+      'missing subject_token',
+      { subject_token_type: ACCESS, audience: SHIPPING, producer: 'sales' },
+      'invalid_request',
+    ],
+    [
+      'unsupported subject_token_type',
+      orderExchange(alice.access_token, { subject_token_type: JWT }),
+      'invalid_request',
+    ],
+    [
+      'unsupported requested_token_type',
+      orderExchange(alice.access_token, { requested_token_type: 'urn:ietf:params:oauth:token-type:saml2' }),
+      'invalid_request',
+    ],
+    [
+      'actor_token without its type',
+      orderExchange(alice.access_token, { actor_token: alice.access_token }),
+      'invalid_request',
+    ],
+    [
+      'producer missing where cnf is required',
+      { subject_token: alice.access_token, subject_token_type: ACCESS, audience: SHIPPING },
+      'invalid_request',
+    ],
     ['producer not allowed', orderExchange(alice.access_token, { producer: 'shipping' }), 'invalid_request'],
     ['malformed subject token', orderExchange('not.a.jwt'), 'invalid_grant'],
-    ['audience not allowed', orderExchange(alice.access_token, { audience: 'urn:gatehouse:consumer:payroll' }), 'invalid_target'],
-    ['no audience at all', { subject_token: alice.access_token, subject_token_type: ACCESS, producer: 'sales' }, 'invalid_target'],
+    [
+      'audience not allowed',
+      orderExchange(alice.access_token, { audience: 'urn:gatehouse:consumer:payroll' }),
+      'invalid_target',
+    ],
+    [
+      'no audience at all',
+      { subject_token: alice.access_token, subject_token_type: ACCESS, producer: 'sales' },
+      'invalid_target',
+    ],
   ];
   for (const [name, params, error] of cases) {
     t.same(await refusal(params), { error, status: 400 }, name);
   }
-  t.ok(audit.some((r) => r.event === 'exchange.denied' && r.reason === 'audience_not_allowed'), 'denials audited with reason');
+  t.ok(
+    audit.some((r) => r.event === 'exchange.denied' && r.reason === 'audience_not_allowed'),
+    'denials audited with reason',
+  );
 });
 
 t.test('a message token offered as subject is invalid_grant', async (t) => {
@@ -162,7 +224,9 @@ t.test('an actor token issued to another client is invalid_grant', async (t) => 
   const shipping = await oauthClient(issuer, 'shipping');
   const foreign = await client.clientCredentialsGrant(shipping, { scope: 'orders:read' });
   t.same(
-    await refusal(orderExchange(alice.access_token, { actor_token: foreign.access_token, actor_token_type: ACCESS })),
+    await refusal(
+      orderExchange(alice.access_token, { actor_token: foreign.access_token, actor_token_type: ACCESS }),
+    ),
     { error: 'invalid_grant', status: 400 },
   );
 });
@@ -201,6 +265,9 @@ async function policyFileWithoutGateway(base: string): Promise<string> {
     cnf: 'required',
     producers: ['self'],
   };
-  await writeFile(path, JSON.stringify({ clients: { sales: { subjectTokenTypes: ['access_token'], targets: [target] } } }));
+  await writeFile(
+    path,
+    JSON.stringify({ clients: { sales: { subjectTokenTypes: ['access_token'], targets: [target] } } }),
+  );
   return path;
 }

@@ -27,7 +27,9 @@ export interface LoadOptions {
 
 export function loadConfig<S extends z.ZodType>(schema: S, options: LoadOptions = {}): z.output<S> {
   const env = options.env ?? process.env;
-  const fromFile = options.fileVariable ? readConfigFile(env[options.fileVariable], options.fileVariable) : {};
+  const fromFile = options.fileVariable
+    ? readConfigFile(env[options.fileVariable], options.fileVariable)
+    : {};
   const raw: Record<string, unknown> = { ...fromFile };
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && value !== '') raw[name] = value;

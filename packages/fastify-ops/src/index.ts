@@ -39,7 +39,9 @@ const opsPlugin: FastifyPluginAsync<OpsOptions> = async (app, { metrics, readine
 
   app.get('/readyz', { config: { rateLimit: false } }, async (_request, reply) => {
     const results = await Promise.all(
-      Object.entries(readiness).map(async ([name, check]) => [name, await check().catch(() => false)] as const),
+      Object.entries(readiness).map(
+        async ([name, check]) => [name, await check().catch(() => false)] as const,
+      ),
     );
     const failing = results.filter(([, ok]) => !ok).map(([name]) => name);
     if (failing.length > 0) return reply.code(503).send({ status: 'unavailable', failing });

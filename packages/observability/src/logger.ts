@@ -24,11 +24,7 @@ export const redactPaths = [
   'res.headers["set-cookie"]',
 ];
 
-export function createLogger(
-  component: string,
-  level: string,
-  destination?: DestinationStream,
-): Logger {
+export function createLogger(component: string, level: string, destination?: DestinationStream): Logger {
   return pino(
     {
       level,

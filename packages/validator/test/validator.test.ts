@@ -6,6 +6,7 @@ import t from 'tap';
 import type { DenyList, TokenProfile, ValidatorOptions } from '../src/index.ts';
 import {
   createValidator,
+  isTokenValidationError,
   localKeys,
   sha256Base64url,
   TokenValidationError,
@@ -610,4 +611,12 @@ t.test('bad profiles and options are programmer errors (TypeError)', async (t) =
   t.throws(() => createValidator({ issuer: ISSUER, keys, maxTokenBytes: 0 }), TypeError);
   t.throws(() => createValidator({ issuer: ISSUER, keys, clockToleranceSeconds: -1 }), TypeError);
   t.throws(() => createValidator({ issuer: ISSUER, keys, cache: { maxEntries: -1 } }), TypeError);
+  t.throws(() => createValidator({ issuer: ISSUER, keys, denyList: {} as DenyList }), TypeError);
+});
+
+t.test('isTokenValidationError narrows', async (t) => {
+  const { validator } = setup();
+  const error = await validator.verify('nope', ACCESS).catch((e: unknown) => e);
+  t.ok(isTokenValidationError(error));
+  t.notOk(isTokenValidationError(new Error('x')));
 });

@@ -14,10 +14,10 @@ import type { KeyRing } from '@gatehouse/keys';
 import { type AuditLog, hashSubject } from '@gatehouse/observability';
 import { TokenValidationError, type Validator } from '@gatehouse/validator';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { TokenServiceMetrics } from '../metrics.ts';
 import { type ExchangeError, type ExchangePolicy, evaluateExchange } from '../policy/exchange-policy.ts';
 import { actClaim, mintMessageToken, newTransactionId } from '../tokens/message-token.ts';
 import { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE, TYP } from '../tokens/token-types.ts';
-import type { TokenServiceMetrics } from '../metrics.ts';
 
 export const grantType = TOKEN_EXCHANGE_GRANT;
 
@@ -53,12 +53,12 @@ export interface TokenExchangeDeps {
 
 type Params = Record<string, string | string[] | undefined>;
 
-const ERROR_CLASSES: Record<ExchangeError | 'invalid_grant', new (description?: string) => Error> = {
-  invalid_request: errors.InvalidRequest,
-  invalid_grant: errors.InvalidGrant,
-  invalid_target: errors.InvalidTarget,
-  invalid_scope: errors.InvalidScope,
-  unauthorized_client: errors.UnauthorizedClient,
+const OAUTH_ERRORS: Record<ExchangeError | 'invalid_grant', (description: string) => Error> = {
+  invalid_request: (d) => new errors.InvalidRequest(d),
+  invalid_grant: (d) => new errors.InvalidGrant(d),
+  invalid_target: (d) => new errors.InvalidTarget(d),
+  invalid_scope: (d) => new errors.InvalidScope(d, ''),
+  unauthorized_client: (d) => new errors.UnauthorizedClient(d),
 };
 
 class Refusal extends Error {
@@ -91,7 +91,7 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
         client_id: clientId,
       });
       deps.metrics.exchanges.inc({ client: clientId, outcome: 'denied', reason: error.reason });
-      throw new ERROR_CLASSES[error.error](error.message);
+      throw OAUTH_ERRORS[error.error](error.message);
     } finally {
       deps.metrics.exchangeSeconds.observe((performance.now() - started) / 1000);
     }
@@ -102,11 +102,19 @@ async function exchange(deps: TokenExchangeDeps, clientId: string, params: Param
   const subjectToken = single(params, 'subject_token');
   const subjectTokenType = single(params, 'subject_token_type');
   if (!subjectToken || !subjectTokenType) {
-    throw new Refusal('invalid_request', 'missing_subject_token', 'subject_token and subject_token_type are required');
+    throw new Refusal(
+      'invalid_request',
+      'missing_subject_token',
+      'subject_token and subject_token_type are required',
+    );
   }
   const requestedType = single(params, 'requested_token_type');
   if (requestedType !== undefined && requestedType !== TOKEN_TYPE.jwt) {
-    throw new Refusal('invalid_request', 'requested_token_type_unsupported', 'unsupported requested_token_type');
+    throw new Refusal(
+      'invalid_request',
+      'requested_token_type_unsupported',
+      'unsupported requested_token_type',
+    );
   }
   if (subjectTokenType !== TOKEN_TYPE.accessToken) {
     throw new Refusal('invalid_request', 'subject_token_type_unsupported', 'unsupported subject_token_type');
@@ -134,7 +142,8 @@ async function exchange(deps: TokenExchangeDeps, clientId: string, params: Param
   let cnfJwk: Record<string, unknown> | undefined;
   if (decision.bindTo) {
     cnfJwk = deps.producerKey(decision.bindTo);
-    if (!cnfJwk) throw new Refusal('invalid_request', 'producer_key_unknown', 'producer has no registered key');
+    if (!cnfJwk)
+      throw new Refusal('invalid_request', 'producer_key_unknown', 'producer has no registered key');
   }
 
   const minted = await mintMessageToken(deps.keys(), {
@@ -193,7 +202,11 @@ async function verifySubject(deps: TokenExchangeDeps, token: string, role: 'subj
   } catch (error) {
     if (!(error instanceof TokenValidationError)) throw error;
     const reason = subjectRefusalReason(error.code, token);
-    throw new Refusal('invalid_grant', `${role}_${reason}`, `${role} token is ${reason.replaceAll('_', ' ')}`);
+    throw new Refusal(
+      'invalid_grant',
+      `${role}_${reason}`,
+      `${role} token is ${reason.replaceAll('_', ' ')}`,
+    );
   }
 }
 
@@ -202,7 +215,11 @@ async function verifyActor(deps: TokenExchangeDeps, params: Params, clientId: st
   const type = single(params, 'actor_token_type');
   if (token === undefined && type === undefined) return undefined;
   if (!token || !type) {
-    throw new Refusal('invalid_request', 'actor_token_incomplete', 'actor_token and actor_token_type go together');
+    throw new Refusal(
+      'invalid_request',
+      'actor_token_incomplete',
+      'actor_token and actor_token_type go together',
+    );
   }
   if (type !== TOKEN_TYPE.accessToken) {
     throw new Refusal('invalid_request', 'actor_token_type_unsupported', 'unsupported actor_token_type');
@@ -210,7 +227,11 @@ async function verifyActor(deps: TokenExchangeDeps, params: Params, clientId: st
   const actor = await verifySubject(deps, token, 'actor');
   // The actor token must speak for the client presenting it, or anyone could claim any actor.
   if (actor.clientId !== clientId) {
-    throw new Refusal('invalid_grant', 'actor_not_requesting_client', 'actor token was not issued to this client');
+    throw new Refusal(
+      'invalid_grant',
+      'actor_not_requesting_client',
+      'actor token was not issued to this client',
+    );
   }
   return actor.sub;
 }

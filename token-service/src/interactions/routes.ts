@@ -56,9 +56,13 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
     }
     if (details.prompt.name === 'consent') {
       if (client && FIRST_PARTY_CLIENTS.has(client.clientId)) {
-        return finish(reply, request, provider, { consent: { grantId: await grantConsent(provider, details) } });
+        return finish(reply, request, provider, {
+          consent: { grantId: await grantConsent(provider, details) },
+        });
       }
-      return reply.type('text/html').send(consentPage({ uid: details.uid, csrf, clientName, scopes: requested(details) }));
+      return reply
+        .type('text/html')
+        .send(consentPage({ uid: details.uid, csrf, clientName, scopes: requested(details) }));
     }
     return reply.code(400).type('text/html').send(messagePage('Cannot continue', 'Unsupported interaction.'));
   });
@@ -95,7 +99,10 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
           user: hashSubject(username),
           ip: request.ip,
         });
-        return reply.code(429).type('text/html').send(loginPage({ ...view, error: LOCKED }));
+        return reply
+          .code(429)
+          .type('text/html')
+          .send(loginPage({ ...view, error: LOCKED }));
       }
 
       const account = username && password ? await deps.accounts.authenticate(username, password) : undefined;
@@ -125,7 +132,10 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
             seconds: deps.lockout.windowSeconds,
           });
         }
-        return reply.code(401).type('text/html').send(loginPage({ ...view, error: GENERIC_FAILURE }));
+        return reply
+          .code(401)
+          .type('text/html')
+          .send(loginPage({ ...view, error: GENERIC_FAILURE }));
       }
 
       await deps.attempts.clear(keys.account);
@@ -163,7 +173,11 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /** The pending interaction, or a friendly page when it expired or the cookie is missing. */
-async function interaction(provider: Provider, request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) {
+async function interaction(
+  provider: Provider,
+  request: FastifyRequest<{ Params: Params }>,
+  reply: FastifyReply,
+) {
   try {
     const details = await provider.interactionDetails(request.raw, reply.raw);
     if (details.uid !== request.params.uid) throw new Error('uid mismatch');
@@ -172,17 +186,33 @@ async function interaction(provider: Provider, request: FastifyRequest<{ Params:
     reply
       .code(400)
       .type('text/html')
-      .send(messagePage('Sign-in expired', 'This sign-in request has expired. Go back to the application and start again.'));
+      .send(
+        messagePage(
+          'Sign-in expired',
+          'This sign-in request has expired. Go back to the application and start again.',
+        ),
+      );
     return undefined;
   }
 }
 
-function formAllowed(deps: InteractionDeps, request: FastifyRequest<{ Body: Form }>, reply: FastifyReply, uid: string) {
-  if (originAllowed(request.headers.origin, deps.issuer) && csrfValid(deps.csrfKey, uid, request.body?.csrf)) {
+function formAllowed(
+  deps: InteractionDeps,
+  request: FastifyRequest<{ Body: Form }>,
+  reply: FastifyReply,
+  uid: string,
+) {
+  if (
+    originAllowed(request.headers.origin, deps.issuer) &&
+    csrfValid(deps.csrfKey, uid, request.body?.csrf)
+  ) {
     return true;
   }
   deps.audit.record({ event: 'login.csrf_refused', outcome: 'denied', reason: 'csrf', ip: request.ip });
-  reply.code(403).type('text/html').send(messagePage('Request refused', 'The form could not be verified. Reload the page and try again.'));
+  reply
+    .code(403)
+    .type('text/html')
+    .send(messagePage('Request refused', 'The form could not be verified. Reload the page and try again.'));
   return false;
 }
 

@@ -43,7 +43,9 @@ export interface LoginView {
 }
 
 export function loginPage(view: LoginView): string {
-  const error = view.error ? `<p class="error" role="alert" id="login-error">${escapeHtml(view.error)}</p>` : '';
+  const error = view.error
+    ? `<p class="error" role="alert" id="login-error">${escapeHtml(view.error)}</p>`
+    : '';
   const described = view.error ? ' aria-describedby="login-error"' : '';
   return page(
     'Sign in',

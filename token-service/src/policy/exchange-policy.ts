@@ -80,11 +80,7 @@ export interface ExchangeDecision {
   bindTo?: string;
 }
 
-export type ExchangeError =
-  | 'unauthorized_client'
-  | 'invalid_request'
-  | 'invalid_target'
-  | 'invalid_scope';
+export type ExchangeError = 'unauthorized_client' | 'invalid_request' | 'invalid_target' | 'invalid_scope';
 
 export type ExchangeResult =
   | { ok: true; decision: ExchangeDecision }
@@ -159,13 +155,15 @@ function chooseBinding(
   producer: string | undefined,
 ): { ok: true; bindTo?: string } | { ok: false; error: ExchangeError; reason: string } {
   if (producer === undefined) {
-    if (target.cnf === 'required') return { ok: false, error: 'invalid_request', reason: 'producer_required' };
+    if (target.cnf === 'required')
+      return { ok: false, error: 'invalid_request', reason: 'producer_required' };
     return { ok: true };
   }
   if (target.cnf === 'never') return { ok: false, error: 'invalid_request', reason: 'binding_not_allowed' };
   const resolved = producer === 'self' ? clientId : producer;
   const allowed = target.producers.map((p) => (p === 'self' ? clientId : p));
-  if (!allowed.includes(resolved)) return { ok: false, error: 'invalid_request', reason: 'producer_not_allowed' };
+  if (!allowed.includes(resolved))
+    return { ok: false, error: 'invalid_request', reason: 'producer_not_allowed' };
   return { ok: true, bindTo: resolved };
 }
 

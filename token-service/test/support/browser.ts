@@ -24,7 +24,11 @@ export class Browser {
   }
 
   /** Follows redirects until one leaves for `stopAt` (returned, not fetched) or a page is returned. */
-  async follow(url: string, stopAt: string, init: RequestInit = {}): Promise<{ url: string; response?: Response }> {
+  async follow(
+    url: string,
+    stopAt: string,
+    init: RequestInit = {},
+  ): Promise<{ url: string; response?: Response }> {
     let current = url;
     let options = init;
     for (let hops = 0; hops < 20; hops += 1) {

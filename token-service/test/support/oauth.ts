@@ -64,7 +64,10 @@ export async function exchange(
   return client.genericGrantRequest(config, 'urn:ietf:params:oauth:grant-type:token-exchange', body);
 }
 
-export function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+export function decodeJwt(token: string): {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+} {
   const [h, p] = token.split('.');
   return {
     header: JSON.parse(Buffer.from(h!, 'base64url').toString('utf8')),

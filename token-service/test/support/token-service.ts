@@ -41,7 +41,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startTokenService(t: Test, env: Record<string, string> = {}): Promise<RunningTokenService> {
+export async function startTokenService(
+  t: Test,
+  env: Record<string, string> = {},
+): Promise<RunningTokenService> {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-ts-'));
   const port = env.TOKEN_SERVICE_PORT ? Number(env.TOKEN_SERVICE_PORT) : await freePort();
   const config = loadTokenServiceConfig({
