@@ -46,9 +46,11 @@ t.test('wrong input is refused with a clear message, a non-zero exit, and no cha
   const none = await run([], { cwd: w.dir });
   t.equal(none.code, 2, 'no command: usage error');
   t.match(none.stderr, /usage:/);
-  const help = await run(['--help'], { cwd: w.dir });
-  t.equal(help.code, 0);
-  t.match(help.stdout, /exit status/);
+  for (const args of [['--help'], ['help'], ['activate', '--help']]) {
+    const help = await run(args, { cwd: w.dir });
+    t.equal(help.code, 0, `${args.join(' ')}: exit 0`);
+    t.match(help.stdout, /exit status/);
+  }
 });
 
 t.test('a kid that starts with "-" is taken as a kid, not as options', async (t) => {

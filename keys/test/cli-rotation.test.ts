@@ -74,6 +74,11 @@ t.test('scheduled rotation end to end: generate, activate, rotate, prune', async
   t.same(privateMembersIn(status.stdout), [], 'status --json');
   t.notMatch(status.stdout, /privateJwk/);
 
+  const text = await w.cli('status');
+  t.equal(text.code, 0);
+  t.match(text.stdout, new RegExp(`^active +${second} \\(EdDSA\\) signing since `, 'm'));
+  t.match(text.stdout, new RegExp(`^retiring +${first} \\(ES256\\) verify only, can be pruned: 20`, 'm'));
+
   const before = await w.snapshot();
   const prune = await w.cli('prune');
   t.equal(prune.code, 0);

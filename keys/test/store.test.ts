@@ -21,7 +21,16 @@ t.test('writeKeyStore then readKeyStore round-trips every state', async (t) => {
   const { store } = await everyState();
   await writeKeyStore(path, store);
   t.same(await readKeyStore(path), store);
-  t.equal(await readFile(path, 'utf8'), serializeKeyStore(store), 'stable, readable JSON');
+  const text = await readFile(path, 'utf8');
+  t.equal(
+    text,
+    serializeKeyStore(await readKeyStore(path)),
+    'canonical: rewriting what was read is byte-identical',
+  );
+  t.match(text, /^\{\n {2}"version": 1,\n {2}"keys": \[\n/, 'indented JSON, version first');
+  const fields = Object.keys(JSON.parse(text).keys[2]);
+  t.equal(fields[0], 'kid');
+  t.equal(fields.at(-1), 'privateJwk', 'metadata first, key material last');
 });
 
 t.test('writeKeyStore is atomic and private', async (t) => {

@@ -108,7 +108,6 @@ export async function buildTokenService(
     loggerInstance: logger as FastifyBaseLogger,
     trustProxy: config.TRUST_PROXY ?? false,
     bodyLimit: 56 * 1024,
-    disableRequestLogging: false,
   });
   await app.register(formbody);
   await app.register(ops, {
