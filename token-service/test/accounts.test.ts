@@ -32,7 +32,14 @@ t.test('hash-password prints an Argon2id hash from stdin and refuses short passw
   t.equal(ok.status, 0);
   t.match(ok.stdout, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   const store = await AccountStore.create([
-    { id: 'u', username: 'u', org_id: 'o', roles: [], subscription_level: 'basic', passwordHash: ok.stdout.trim() },
+    {
+      id: 'u',
+      username: 'u',
+      org_id: 'o',
+      roles: [],
+      subscription_level: 'basic',
+      passwordHash: ok.stdout.trim(),
+    },
   ]);
   t.ok(await store.authenticate('u', 'a-long-enough-password'), 'the printed hash verifies');
   const short = spawnSync(process.execPath, [script], { input: 'short', encoding: 'utf8' });

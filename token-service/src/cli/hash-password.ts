@@ -8,7 +8,9 @@ import { hashPassword, PasswordPolicyError } from '../accounts.ts';
 
 const chunks: Buffer[] = [];
 for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+const password = Buffer.concat(chunks)
+  .toString('utf8')
+  .replace(/\r?\n$/, '');
 try {
   process.stdout.write(`${await hashPassword(password)}\n`);
 } catch (error) {
