@@ -16,41 +16,41 @@ export function serializeKeyStore(store: KeyStoreFile): string {
   return `${JSON.stringify(store, null, 2)}\n`;
 }
 
-async function readStoreBytes(path: string): Promise<string> {
-  try {
-    const info = await stat(path);
-    if (!info.isFile())
-      throw new KeyStoreError('KEYSTORE_UNREADABLE', `key store ${path} is not a regular file`, { path });
-    if (info.size > MAX_STORE_BYTES) {
-      throw new KeyStoreError(
-        'KEYSTORE_CORRUPT',
-        `key store ${path} is ${info.size} bytes, over the ${MAX_STORE_BYTES} byte limit`,
-        { path },
-      );
-    }
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if (error instanceof KeyStoreError) throw error;
-    const code = errnoCode(error);
-    if (code === 'ENOENT') {
-      throw new KeyStoreError('KEYSTORE_NOT_FOUND', `key store ${path} does not exist`, {
-        path,
-        cause: error,
-      });
-    }
-    throw new KeyStoreError(
-      'KEYSTORE_UNREADABLE',
-      `key store ${path} cannot be read (${code ?? String(error)})`,
-      {
-        path,
-        cause: error,
-      },
-    );
+function fsError(path: string, error: unknown): KeyStoreError {
+  const code = errnoCode(error);
+  if (code === 'ENOENT') {
+    return new KeyStoreError('KEYSTORE_NOT_FOUND', `key store ${path} does not exist`, {
+      path,
+      cause: error,
+    });
   }
+  const reason = code ?? String(error);
+  return new KeyStoreError('KEYSTORE_UNREADABLE', `key store ${path} cannot be read (${reason})`, {
+    path,
+    cause: error,
+  });
+}
+
+async function readStoreBytes(path: string): Promise<string> {
+  const info = await stat(path).catch((error: unknown) => {
+    throw fsError(path, error);
+  });
+  if (!info.isFile()) {
+    throw new KeyStoreError('KEYSTORE_UNREADABLE', `key store ${path} is not a regular file`, { path });
+  }
+  if (info.size > MAX_STORE_BYTES) {
+    const message = `key store ${path} is ${info.size} bytes, over the ${MAX_STORE_BYTES} byte limit`;
+    throw new KeyStoreError('KEYSTORE_CORRUPT', message, { path });
+  }
+  return readFile(path, 'utf8').catch((error: unknown) => {
+    throw fsError(path, error);
+  });
 }
 
 function parseStoreJson(path: string, text: string): unknown {
-  if (text.trim() === '') throw new KeyStoreError('KEYSTORE_CORRUPT', `key store ${path} is empty`, { path });
+  if (text.trim() === '') {
+    throw new KeyStoreError('KEYSTORE_CORRUPT', `key store ${path} is empty`, { path });
+  }
   try {
     return JSON.parse(text);
   } catch {
@@ -65,11 +65,8 @@ export async function readKeyStore(path: string): Promise<KeyStoreFile> {
   const input = parseStoreJson(path, await readStoreBytes(path));
   const result = await checkKeyStore(input);
   if (!result.ok) {
-    throw new KeyStoreError(
-      'KEYSTORE_CORRUPT',
-      `key store ${path} is invalid:\n  ${result.problems.join('\n  ')}`,
-      { path },
-    );
+    const message = `key store ${path} is invalid:\n  ${result.problems.join('\n  ')}`;
+    throw new KeyStoreError('KEYSTORE_CORRUPT', message, { path });
   }
   return result.store;
 }
@@ -78,13 +75,8 @@ export async function readKeyStore(path: string): Promise<KeyStoreFile> {
 async function assertWritable(path: string, store: KeyStoreFile): Promise<KeyStoreFile> {
   const result = await checkKeyStore(store);
   if (!result.ok) {
-    throw new KeyStoreError(
-      'KEYSTORE_INVALID',
-      `refusing to write an invalid key store to ${path}:\n  ${result.problems.join('\n  ')}`,
-      {
-        path,
-      },
-    );
+    const message = `refusing to write an invalid key store to ${path}:\n  ${result.problems.join('\n  ')}`;
+    throw new KeyStoreError('KEYSTORE_INVALID', message, { path });
   }
   return result.store;
 }
@@ -143,15 +135,9 @@ async function atomicWrite(path: string, text: string, exclusive: boolean): Prom
 }
 
 function writeFailed(path: string, error: unknown): KeyStoreError {
-  const code = errnoCode(error);
-  return new KeyStoreError(
-    'KEYSTORE_WRITE_FAILED',
-    `key store ${path} could not be written (${code ?? String(error)})`,
-    {
-      path,
-      cause: error,
-    },
-  );
+  const reason = errnoCode(error) ?? String(error);
+  const message = `key store ${path} could not be written (${reason})`;
+  return new KeyStoreError('KEYSTORE_WRITE_FAILED', message, { path, cause: error });
 }
 
 /** Validates, then atomically replaces the store file (temp file 0600 in the same dir, fsync, rename). */
@@ -193,7 +179,7 @@ export async function ensureDevKeyStore(path: string): Promise<KeyStoreFile> {
   } catch (error) {
     if (!(error instanceof KeyStoreError && error.code === 'KEYSTORE_NOT_FOUND')) throw error;
   }
-  const store = await createDevStore(new Date());
+  const store = await assertWritable(path, await createDevStore(new Date()));
   try {
     await atomicWrite(path, serializeKeyStore(store), true);
     return store;

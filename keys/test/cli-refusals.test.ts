@@ -1,7 +1,7 @@
 // The CLI's refusals, spawned as operators run it: each is checked for its exit status, its
 // message, and for leaving the store and the audit log exactly as they were.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { CLI, kidFrom, PACKAGE, run, workspace } from './cli-helpers.ts';
@@ -80,6 +80,11 @@ t.test('store problems exit 3 and are never overwritten', async (t) => {
   }
   t.equal(await readFile(w.store, 'utf8'), '{"version":1,"keys":[', 'corrupt store left untouched');
   t.same(await w.auditLines(), []);
+
+  await symlink('/nonexistent-gatehouse-test/dir', join(w.dir, 'dangling'));
+  const uncreatable = await run(['generate', '--store', join(w.dir, 'dangling', 'ks.json')], { cwd: w.dir });
+  t.equal(uncreatable.code, 3, 'a store directory that cannot be created');
+  t.match(uncreatable.stderr, /KEYSTORE_WRITE_FAILED/);
 
   const dirStore = await run(['list', '--store', w.dir], { cwd: w.dir });
   t.equal(dirStore.code, 3);

@@ -1,0 +1,93 @@
+# syntax=docker/dockerfile:1
+#
+# The Gatehouse image. Node 24 runs the TypeScript sources directly (type stripping): there is no
+# build step, so the image holds the sources of the workspaces that run, at their repository paths,
+# and the production dependencies only.
+#
+#   docker build -t gatehouse:local .
+#   docker run --rm -p 127.0.0.1:4000:4000 -e NODE_ENV=development gatehouse:local
+#
+# Production mode (the default here) refuses to start without real secrets, keys and accounts:
+# see docs/deploy.md. One image, one component per container: the CMD runs the token service;
+# later components (gateway, services) will run from this same image with their own command.
+#
+# Pin the base by digest for reproducible builds, e.g.
+#   docker build --build-arg NODE_IMAGE=node:24-slim@sha256:<digest> .
+ARG NODE_IMAGE=node:24-slim
+
+# ---------------------------------------------------------------------------------------------
+# deps: production dependencies from package-lock.json.
+# ---------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+ENV NODE_ENV=production
+
+# npm ci needs every workspace's package.json to lay out node_modules (workspaces are linked as
+# node_modules/@gatehouse/<name> -> ../../<folder>). Only the manifests are copied here, so that a
+# source change does not re-run the install.
+COPY package.json package-lock.json ./
+COPY packages/config/package.json packages/config/
+COPY packages/fastify-ops/package.json packages/fastify-ops/
+COPY packages/observability/package.json packages/observability/
+COPY packages/validator/package.json packages/validator/
+COPY keys/package.json keys/
+COPY token-service/package.json token-service/
+# LATER (gateway / services issues): every new workspace in the root package.json's "workspaces"
+# needs its manifest copied here, e.g.
+#   COPY gateway/package.json gateway/
+#   COPY services/sales/package.json services/sales/
+#   COPY services/shipping/package.json services/shipping/
+#   COPY services/invoicing/package.json services/invoicing/
+
+# --omit=dev: the root devDependencies (the `node` binary package, tap, typescript, biome...) stay
+# out. --ignore-scripts: no production dependency needs an install script today (@node-rs/argon2
+# ships prebuilt binaries as optional packages); drop it if one ever does.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# ---------------------------------------------------------------------------------------------
+# runtime
+# ---------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+
+# Defaults for a container; every one is overridable at run time (compose.yaml, k8s/).
+#   TOKEN_SERVICE_HOST  the service's own default is 127.0.0.1, unreachable from outside a container.
+#   KEYSTORE_PATH / CLIENT_KEYS_DIR  under /var/lib/gatehouse, the one writable place in the image
+#     (development mode generates its dev keys there; production mounts them read-only instead).
+#   AUDIT_LOG=stderr  the audit stream goes to stderr, the application log to stdout (docs/deploy.md).
+ENV NODE_ENV=production \
+    TOKEN_SERVICE_HOST=0.0.0.0 \
+    TOKEN_SERVICE_PORT=4000 \
+    KEYSTORE_PATH=/var/lib/gatehouse/keys/keystore.json \
+    CLIENT_KEYS_DIR=/var/lib/gatehouse/clients \
+    AUDIT_LOG=stderr
+
+WORKDIR /app
+
+# The runtime user owns nothing but its data folder: code and dependencies are root's, read-only.
+RUN mkdir -p /var/lib/gatehouse \
+ && chown node:node /var/lib/gatehouse \
+ && chmod 0700 /var/lib/gatehouse
+
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+# What runs, at its repository path: Node refuses to strip types from files under node_modules,
+# and the workspace links in node_modules resolve (by realpath) to these folders.
+COPY packages/ packages/
+COPY keys/ keys/
+COPY token-service/ token-service/
+# LATER: COPY gateway/ gateway/  and  COPY services/ services/  when they exist.
+
+# 1000:1000 is the official image's `node` user, given numerically so that Kubernetes'
+# runAsNonRoot can verify it.
+USER 1000:1000
+
+EXPOSE 4000
+
+# No curl in the slim image: Node's own fetch. Liveness only (/healthz); readiness (/readyz, which
+# also checks Redis and the signing key) is for orchestrators to gate traffic on.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.TOKEN_SERVICE_PORT || 4000) + '/healthz', { signal: AbortSignal.timeout(2500) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+# SIGTERM (the default stop signal) runs the service's own shutdown: server, Redis, audit log.
+CMD ["node", "token-service/src/main.ts"]
