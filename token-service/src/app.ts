@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import formbody from '@fastify/formbody';
 import { ops } from '@gatehouse/fastify-ops';
-import { ensureDevKeyStore, KeyRing, readKeyStore } from '@gatehouse/keys';
+import type { KeyRing } from '@gatehouse/keys';
 import { createAuditLog, createLogger, createMetrics, type Logger } from '@gatehouse/observability';
 import { createValidator, localKeys } from '@gatehouse/validator';
 import Fastify, {
@@ -16,6 +16,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import type Provider from 'oidc-provider';
 import type { DestinationStream } from 'pino';
 import { AccountStore, demoAccounts } from './accounts.ts';
 import { redisAdapterFactory } from './adapters/redis-adapter.ts';
@@ -24,6 +25,7 @@ import type { TokenServiceConfig } from './config.ts';
 import * as tokenExchange from './grants/token-exchange.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { issuedJwtProfiles, jwtTokenMiddleware } from './jwt-tokens.ts';
+import { LiveKeyRing } from './live-key-ring.ts';
 import { tokenServiceMetrics } from './metrics.ts';
 import { CONSUMER_AUDIENCES, defaultExchangePolicy } from './policy/default-policy.ts';
 import { type ExchangePolicy, parseExchangePolicy } from './policy/exchange-policy.ts';
@@ -42,7 +44,7 @@ export interface BuildOptions {
 export interface TokenService {
   app: FastifyInstance;
   config: TokenServiceConfig;
-  keys: () => KeyRing;
+  keys: LiveKeyRing;
   stores: Stores;
   close(): Promise<void>;
 }
@@ -57,52 +59,64 @@ export async function buildTokenService(
   const metrics = createMetrics('token-service');
   const m = tokenServiceMetrics(metrics);
 
-  const keyRing = await loadKeyRing(config, production);
+  const keys = await LiveKeyRing.open({ path: config.KEYSTORE_PATH, production, audit, logger, metrics });
   const producerJwks = await loadProducerJwks(config.CLIENT_KEYS_DIR, production);
   const accounts = await loadAccounts(config, production);
   const policy = await loadPolicy(config);
   const stores = await openStores(config, logger);
 
-  const provider = createProvider({
-    config,
-    keys: keyRing,
-    accounts,
-    clients: clientMetadata(config, producerJwks),
-    ...(stores.kind === 'redis' && stores.redis ? { adapter: redisAdapterFactory(stores.redis) } : {}),
-  });
-
   const validator = createValidator({
     issuer: config.ISSUER,
-    keys: localKeys(() => keyRing.publicJwks() as { keys: object[] }),
+    keys: localKeys(() => keys.publicJwks),
     denyList: stores.denyList,
   });
+  const exchangeHandler = tokenExchange.tokenExchangeHandler({
+    issuer: config.ISSUER,
+    apiResource: config.API_RESOURCE,
+    keys: () => keys.current,
+    validator,
+    policy: () => policy,
+    producerKey: (clientId) => producerConfirmationKey(producerJwks.get(clientId)),
+    audit,
+    metrics: m,
+  });
+  const jwtTokens = jwtTokenMiddleware({
+    validator,
+    denyList: stores.denyList,
+    audit,
+    metrics: m,
+    profiles: issuedJwtProfiles(config.API_RESOURCE, Object.values(CONSUMER_AUDIENCES)),
+  });
+  const adapter = stores.kind === 'redis' && stores.redis ? redisAdapterFactory(stores.redis) : undefined;
 
-  provider.registerGrantType(
-    tokenExchange.grantType,
-    tokenExchange.tokenExchangeHandler({
-      issuer: config.ISSUER,
-      apiResource: config.API_RESOURCE,
-      keys: () => keyRing,
-      validator,
-      policy: () => policy,
-      producerKey: (clientId) => producerConfirmationKey(producerJwks.get(clientId)),
-      audit,
-      metrics: m,
-    }),
-    [...tokenExchange.parameters],
-    tokenExchange.allowedDuplicateParameters,
-  );
-  provider.use(unauthorizedClientForDisallowedGrant);
-  provider.use(
-    jwtTokenMiddleware({
-      validator,
-      denyList: stores.denyList,
-      audit,
-      metrics: m,
-      profiles: issuedJwtProfiles(config.API_RESOURCE, Object.values(CONSUMER_AUDIENCES)),
-    }),
-  );
-  wireProviderEvents(provider, { audit, metrics: m, stores, logger });
+  // oidc-provider takes its keys at construction, so a key change builds a new provider over the
+  // same adapter and cookie keys: requests in flight finish on the old one, new ones use the new.
+  const buildProvider = (ring: KeyRing): Provider => {
+    const built = createProvider({
+      config,
+      keys: ring,
+      accounts,
+      clients: clientMetadata(config, producerJwks),
+      ...(adapter ? { adapter } : {}),
+    });
+    built.registerGrantType(
+      tokenExchange.grantType,
+      exchangeHandler,
+      [...tokenExchange.parameters],
+      tokenExchange.allowedDuplicateParameters,
+    );
+    built.use(unauthorizedClientForDisallowedGrant);
+    built.use(jwtTokens);
+    wireProviderEvents(built, { audit, metrics: m, stores, logger });
+    return built;
+  };
+  let provider = buildProvider(keys.current);
+  let callback = provider.callback();
+  keys.on('change', (ring) => {
+    provider = buildProvider(ring);
+    callback = provider.callback();
+  });
+  keys.watch();
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -112,7 +126,7 @@ export async function buildTokenService(
   await app.register(formbody);
   await app.register(ops, {
     metrics,
-    readiness: { store: () => stores.ping(), keys: async () => keyRing.has(keyRing.activeKid) },
+    readiness: { store: () => stores.ping(), keys: async () => keys.current.has(keys.current.activeKid) },
   });
 
   const window = config.RATE_LIMIT_WINDOW_SECONDS;
@@ -147,7 +161,7 @@ export async function buildTokenService(
   );
 
   await app.register(interactionRoutes, {
-    provider,
+    provider: () => provider,
     accounts,
     attempts: stores.attempts,
     lockout: { maxAttempts: config.LOCKOUT_MAX_ATTEMPTS, windowSeconds: config.LOCKOUT_SECONDS },
@@ -160,7 +174,6 @@ export async function buildTokenService(
 
   // Everything else is oidc-provider's. Fastify has parsed the body (so limits can read the
   // client_id); the provider reads it from req.body.
-  const callback = provider.callback();
   const toProvider = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
     (request.raw as typeof request.raw & { body?: unknown }).body = request.body ?? {};
@@ -174,25 +187,15 @@ export async function buildTokenService(
   return {
     app,
     config,
-    keys: () => keyRing,
+    keys,
     stores,
     async close() {
+      keys.close();
       await app.close();
       await stores.close();
       await audit.flush();
     },
   };
-}
-
-async function loadKeyRing(config: TokenServiceConfig, production: boolean): Promise<KeyRing> {
-  const store = production
-    ? await readKeyStore(config.KEYSTORE_PATH)
-    : await ensureDevKeyStore(config.KEYSTORE_PATH);
-  const ring = KeyRing.fromStore(store);
-  if (production && ring.containsDevKeys) {
-    throw new Error(`KEYSTORE_PATH: ${config.KEYSTORE_PATH} holds development keys; production refuses them`);
-  }
-  return ring;
 }
 
 async function loadAccounts(config: TokenServiceConfig, production: boolean): Promise<AccountStore> {

@@ -90,6 +90,10 @@ export function createValidator(options: ValidatorOptions): Validator {
     const cacheKey = `${normalized.id}.${tokenHash}`;
     const cached = cache?.get(cacheKey, settings.now());
     if (cached !== undefined) {
+      // Its key must still be trusted: a withdrawn key (pruned, emergency-revoked) ends its
+      // tokens at once, not when they expire.
+      const header = decodeSegment(segments[0]);
+      await resolveKey(settings.keys, header.alg as string, header.kid as string | undefined);
       await checkDenyList(settings.denyList, cached.jti);
       return copyPrincipal(cached);
     }

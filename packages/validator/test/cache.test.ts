@@ -9,22 +9,28 @@ import { ACCESS, accessClaims, ISSUER, MESSAGE, makeKey, NOW, NOW_S, sign } from
 
 const key = await makeKey('k1');
 
+// A cache hit skips the signature check (it still re-resolves the key, so a withdrawn key ends
+// its tokens): count signature checks to tell hits from full verifications.
+let signatureChecks = 0;
+const subtleVerify = crypto.subtle.verify.bind(crypto.subtle);
+crypto.subtle.verify = ((...args: Parameters<typeof subtleVerify>) => {
+  signatureChecks++;
+  return subtleVerify(...args);
+}) as typeof crypto.subtle.verify;
+
 function setup(options: Partial<ValidatorOptions> = {}) {
-  let lookups = 0;
+  const start = signatureChecks;
   let now = NOW;
   const keys = localKeys(() => ({ keys: [key.jwk] }));
   const validator = createValidator({
     issuer: ISSUER,
-    keys: (header) => {
-      lookups++;
-      return keys(header);
-    },
+    keys,
     now: () => now,
     ...options,
   });
   return {
     validator,
-    lookups: () => lookups,
+    lookups: () => signatureChecks - start,
     advance: (ms: number) => {
       now += ms;
     },
@@ -38,7 +44,7 @@ t.test('a hit skips the key lookup and returns an independent copy', async (t) =
   first.scopes.push('admin');
   first.roles.push('admin');
   const second = await validator.verify(token, ACCESS);
-  t.equal(lookups(), 1, 'one key lookup for two verifications');
+  t.equal(lookups(), 1, 'one signature check for two verifications');
   t.same(second.scopes, ['orders:read', 'orders:write'], "a caller's edit does not leak into the cache");
   t.same(second.roles, ['buyer']);
   t.equal(second.tokenHash, first.tokenHash);
@@ -147,4 +153,18 @@ t.test('VerifiedTokenCache unit', async (t) => {
   t.equal(cache.get('1', 0), undefined, 'oldest evicted');
   cache.delete('2');
   t.equal(cache.get('2', 0), undefined);
+});
+
+t.test('a hit still needs its key: a withdrawn key ends its cached tokens at once', async (t) => {
+  let published = [key.jwk];
+  const validator = createValidator({
+    issuer: ISSUER,
+    keys: localKeys(() => ({ keys: published })),
+    now: () => NOW,
+  });
+  const token = await sign(key);
+  await validator.verify(token, ACCESS);
+  await validator.verify(token, ACCESS);
+  published = [];
+  await refuses(t, validator.verify(token, ACCESS), 'ERR_TOKEN_KEY_UNKNOWN');
 });

@@ -15,7 +15,8 @@ import { csrfToken, csrfValid, originAllowed } from './csrf.ts';
 import { consentPage, loginPage, messagePage } from './views.ts';
 
 export interface InteractionDeps {
-  provider: Provider;
+  /** The current provider: it is rebuilt when the signing keys change. */
+  provider: () => Provider;
   accounts: AccountStore;
   attempts: AttemptCounter;
   lockout: LockoutPolicy;
@@ -34,8 +35,6 @@ type Params = { uid: string };
 type Form = Record<string, string | undefined>;
 
 export async function interactionRoutes(app: FastifyInstance, deps: InteractionDeps): Promise<void> {
-  const { provider } = deps;
-
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
     reply.header(
@@ -46,9 +45,9 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
   });
 
   app.get<{ Params: Params }>('/interaction/:uid', async (request, reply) => {
-    const details = await interaction(provider, request, reply);
+    const details = await interaction(deps.provider(), request, reply);
     if (!details) return;
-    const client = await provider.Client.find(String(details.params.client_id));
+    const client = await deps.provider().Client.find(String(details.params.client_id));
     const clientName = client?.clientName ?? String(details.params.client_id);
     const csrf = csrfToken(deps.csrfKey, details.uid);
     if (details.prompt.name === 'login') {
@@ -56,8 +55,8 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
     }
     if (details.prompt.name === 'consent') {
       if (client && FIRST_PARTY_CLIENTS.has(client.clientId)) {
-        return finish(reply, request, provider, {
-          consent: { grantId: await grantConsent(provider, details) },
+        return finish(reply, request, deps.provider(), {
+          consent: { grantId: await grantConsent(deps.provider(), details) },
         });
       }
       return reply
@@ -71,7 +70,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
     '/interaction/:uid/login',
     { preHandler: deps.loginRateLimit },
     async (request, reply) => {
-      const details = await interaction(provider, request, reply);
+      const details = await interaction(deps.provider(), request, reply);
       if (!details || !formAllowed(deps, request, reply, details.uid)) return;
       if (details.prompt.name !== 'login') {
         return reply.code(400).type('text/html').send(messagePage('Cannot continue', 'Unexpected step.'));
@@ -147,23 +146,25 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
         ip: request.ip,
         client_id: view.clientName,
       });
-      return finish(reply, request, provider, { login: { accountId: account.id } });
+      return finish(reply, request, deps.provider(), { login: { accountId: account.id } });
     },
   );
 
   app.post<{ Params: Params; Body: Form }>('/interaction/:uid/confirm', async (request, reply) => {
-    const details = await interaction(provider, request, reply);
+    const details = await interaction(deps.provider(), request, reply);
     if (!details || !formAllowed(deps, request, reply, details.uid)) return;
     if (details.prompt.name !== 'consent') {
       return reply.code(400).type('text/html').send(messagePage('Cannot continue', 'Unexpected step.'));
     }
-    return finish(reply, request, provider, { consent: { grantId: await grantConsent(provider, details) } });
+    return finish(reply, request, deps.provider(), {
+      consent: { grantId: await grantConsent(deps.provider(), details) },
+    });
   });
 
   app.get<{ Params: Params }>('/interaction/:uid/abort', async (request, reply) => {
-    const details = await interaction(provider, request, reply);
+    const details = await interaction(deps.provider(), request, reply);
     if (!details) return;
-    return finish(reply, request, provider, {
+    return finish(reply, request, deps.provider(), {
       error: 'access_denied',
       error_description: 'End-User aborted interaction',
     });
