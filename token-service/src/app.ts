@@ -19,6 +19,7 @@ import Fastify, {
 import type Provider from 'oidc-provider';
 import type { DestinationStream } from 'pino';
 import { AccountStore, demoAccounts } from './accounts.ts';
+import { sharedMemoryAdapter } from './adapters/memory-adapter.ts';
 import { redisAdapterFactory } from './adapters/redis-adapter.ts';
 import { clientMetadata, loadProducerJwks, producerConfirmationKey } from './clients.ts';
 import type { TokenServiceConfig } from './config.ts';
@@ -87,7 +88,8 @@ export async function buildTokenService(
     metrics: m,
     profiles: issuedJwtProfiles(config.API_RESOURCE, Object.values(CONSUMER_AUDIENCES)),
   });
-  const adapter = stores.kind === 'redis' && stores.redis ? redisAdapterFactory(stores.redis) : undefined;
+  const adapter =
+    stores.kind === 'redis' && stores.redis ? redisAdapterFactory(stores.redis) : sharedMemoryAdapter();
 
   // oidc-provider takes its keys at construction, so a key change builds a new provider over the
   // same adapter and cookie keys: requests in flight finish on the old one, new ones use the new.
@@ -97,7 +99,7 @@ export async function buildTokenService(
       keys: ring,
       accounts,
       clients: clientMetadata(config, producerJwks),
-      ...(adapter ? { adapter } : {}),
+      adapter,
     });
     built.registerGrantType(
       tokenExchange.grantType,

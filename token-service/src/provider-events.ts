@@ -12,6 +12,8 @@ import type { Stores } from './stores/types.ts';
 interface OAuthError {
   error?: string;
   error_description?: string;
+  /** oidc-provider's internal reason, never sent to the client. */
+  error_detail?: string;
 }
 
 interface IssuedToken {
@@ -110,7 +112,7 @@ export function wireProviderEvents(
         audit.record({
           event: 'refresh.refused',
           outcome: 'denied',
-          reason: error.error_description ?? 'invalid_grant',
+          reason: error.error_detail ?? error.error_description ?? 'invalid_grant',
           client_id: ctx.oidc?.client?.clientId,
         });
       }
