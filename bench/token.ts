@@ -252,8 +252,9 @@ async function machineBusySeconds(): Promise<number | undefined> {
   try {
     const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
     const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    // user nice system idle iowait irq softirq steal: busy is everything but idle and iowait.
-    const busy = ticks.reduce((sum, value) => sum + value, 0) - (ticks[3] ?? 0) - (ticks[4] ?? 0);
+    // user nice system idle iowait irq softirq steal: busy is user to softirq less idle and iowait
+    // (steal is the hypervisor running someone else's machine, not a process of this one).
+    const busy = ticks.slice(0, 7).reduce((sum, value) => sum + value, 0) - (ticks[3] ?? 0) - (ticks[4] ?? 0);
     return busy / 100;
   } catch {
     return undefined;

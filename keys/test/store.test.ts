@@ -1,14 +1,14 @@
 // Store file I/O: strict reads that never modify, atomic writes, and ensureDevKeyStore.
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { KeyStoreError } from '../src/errors.ts';
 import { ensureDevKeyStore, readKeyStore, serializeKeyStore, writeKeyStore } from '../src/store.ts';
 import type { KeyStoreFile } from '../src/types.ts';
 import { everyState, oneActive } from './fixtures.ts';
 
 async function expectStoreError(
-  t: { rejects: typeof import('tap').t.rejects },
+  t: { rejects: Test['rejects'] },
   promise: Promise<unknown>,
   code: string,
 ) {

@@ -16,7 +16,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import type { DestinationStream } from 'pino';
 import { AccountStore, demoAccounts } from './accounts.ts';
 import { sharedMemoryAdapter } from './adapters/memory-adapter.ts';
@@ -239,7 +239,7 @@ async function openStores(
  * registered for; node-oidc-provider answers invalid_request. Rewritten here, narrowly.
  */
 async function unauthorizedClientForDisallowedGrant(
-  ctx: import('oidc-provider').KoaContextWithOIDC,
+  ctx: KoaContextWithOIDC,
   next: () => Promise<void>,
 ): Promise<void> {
   await next();

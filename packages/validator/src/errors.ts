@@ -33,7 +33,7 @@ export interface TokenValidationErrorOptions {
 
 export class TokenValidationError extends Error {
   readonly code: ValidationCode;
-  readonly status: 401 = 401;
+  readonly status = 401 as const;
   /**
    * The verified payload, present only on ERR_TOKEN_EXPIRED and only once the signature, iss, aud,
    * typ and every other check have passed: the consumers' expiry/replay policy decides on it.
@@ -60,7 +60,7 @@ export function isTokenValidationError(value: unknown): value is TokenValidation
  */
 export class ValidatorUnavailableError extends Error {
   readonly code = 'ERR_VALIDATOR_UNAVAILABLE' as const;
-  readonly status: 503 = 503;
+  readonly status = 503 as const;
 
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

@@ -47,7 +47,9 @@ export function findRedisServer(): string | undefined {
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
-    } catch {}
+    } catch {
+      // not there or not executable: try the next candidate
+    }
   }
   return undefined;
 }
