@@ -39,7 +39,7 @@ COPY token-service/package.json token-service/
 #   COPY services/shipping/package.json services/shipping/
 #   COPY services/invoicing/package.json services/invoicing/
 
-# --omit=dev: the root devDependencies (the `node` binary package, tap, typescript, biome...) stay
+# --omit=dev: the root devDependencies (the `node` binary package, tap, typescript, eslint...) stay
 # out. --ignore-scripts: no production dependency needs an install script today (@node-rs/argon2
 # ships prebuilt binaries as optional packages); drop it if one ever does.
 RUN --mount=type=cache,target=/root/.npm \
