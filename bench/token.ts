@@ -2,19 +2,22 @@
  * `npm run bench:token`: token exchanges/s next to client_credentials grants/s, in the same run,
  * against a real token service started as a child process on a loopback port.
  *
- * For each concurrency (default 1 and 16) and each grant: a warm-up (default 1 s, discarded), then a
- * fixed-duration run (default 5 s) over keep-alive connections driven by autocannon. Only 200
- * responses count as successes; latency percentiles are of the 200 responses. Prints one table and
- * the exchange/client_credentials ratios with the issue's targets; it never asserts them.
+ * For each concurrency (default 1 and 16): a warm-up of each grant (default 1 s, discarded), then a
+ * fixed measured time per grant (default 5 s), split into rounds that alternate between the two
+ * grants, over keep-alive connections driven by autocannon. Only 200 responses count as successes;
+ * latency percentiles are of the 200 responses. Prints one table and the exchange/client_credentials
+ * ratios with the issue's targets; it never asserts them.
  *
  * Exit code: 0 when the bench ran (targets met or not); 1 when the bench itself failed: the service
- * did not start, the sanity requests failed, or a cell got no 200 response at all.
+ * did not start or died, the sanity requests failed, or a cell got no 200 response at all.
  *
  * Environment: BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1), BENCH_CONCURRENCY ("1,16"),
+ * BENCH_ROUNDS (5: the measured seconds are split into rounds alternating between the grants),
  * BENCH_GRANTS ("client_credentials,exchange": one of them alone, e.g. to profile it),
  * BENCH_CPU_PROF (a directory: the service runs with --cpu-prof and writes its profile there).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch, cpus, loadavg, platform, tmpdir } from 'node:os';
@@ -148,12 +151,12 @@ async function startService(dir: string, cpuProfDir: string | undefined): Promis
   const port = await freePort();
   const issuer = `http://localhost:${port}`;
   const base = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  // A config file or a Redis URL from the caller's shell would change what is measured.
-  delete env.TOKEN_SERVICE_CONFIG_FILE;
-  delete env.REDIS_URL;
-  delete env.NODE_OPTIONS;
-  Object.assign(env, {
+  // Only these settings, not the caller's shell: a config file, a Redis URL or NODE_OPTIONS there
+  // would change what is measured.
+  const env: NodeJS.ProcessEnv = {
+    ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
+    ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
+    ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
     NODE_ENV: 'development',
     LOG_LEVEL: 'warn',
     TOKEN_SERVICE_HOST: '127.0.0.1',
@@ -167,7 +170,7 @@ async function startService(dir: string, cpuProfDir: string | undefined): Promis
     RATE_LIMIT_WINDOW_SECONDS,
     // The subject token is reused for the whole run: let it outlive a long BENCH_SECONDS.
     ACCESS_TOKEN_TTL: '3600',
-  });
+  };
   const args = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, SERVICE_MAIN] : [SERVICE_MAIN];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
@@ -221,16 +224,19 @@ async function stopService(service: Service): Promise<void> {
   }
 }
 
-/** Whatever happens to the bench, no service is left running. */
+/** Whatever happens to the bench (watchdog, Ctrl-C), no service or temp directory is left behind. */
 const live = new Set<ChildProcess>();
-process.on('exit', () => {
+const tempDirs = new Set<string>();
+function cleanupSync(): void {
   for (const child of live) child.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    for (const child of live) child.kill('SIGKILL');
-    process.exit(130);
-  });
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', cleanupSync);
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.once(signal, () => process.exit(code));
 }
 
 /** Server CPU time in seconds (utime + stime from /proc), or undefined off Linux. */
@@ -246,16 +252,16 @@ async function processCpuSeconds(pid: number | undefined): Promise<number | unde
   }
 }
 
-/** Busy CPU seconds of the whole machine, all CPUs added (/proc/stat), or undefined off Linux. */
-async function machineBusySeconds(): Promise<number | undefined> {
+/** Busy and stolen CPU seconds of the whole machine, all CPUs added (/proc/stat), or undefined off Linux. */
+async function machineCpuSeconds(): Promise<{ busy: number; steal: number } | undefined> {
   if (platform() !== 'linux') return undefined;
   try {
     const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
     const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    // user nice system idle iowait irq softirq steal: busy is user to softirq less idle and iowait
-    // (steal is the hypervisor running someone else's machine, not a process of this one).
+    // user nice system idle iowait irq softirq steal. Busy is user to softirq less idle and iowait;
+    // steal is time the hypervisor gave this machine's CPUs to another machine.
     const busy = ticks.slice(0, 7).reduce((sum, value) => sum + value, 0) - (ticks[3] ?? 0) - (ticks[4] ?? 0);
-    return busy / 100;
+    return { busy: busy / 100, steal: (ticks[7] ?? 0) / 100 };
   } catch {
     return undefined;
   }
@@ -284,6 +290,8 @@ interface Cell {
   loadCpu: number;
   /** CPU used by everything else on the machine during the cell: other processes disturb the result. */
   otherCpu: number | undefined;
+  /** CPU time the hypervisor gave to other machines: a busy host disturbs the result too. */
+  steal: number | undefined;
 }
 
 function basic(clientId: keyof typeof SECRETS): string {
@@ -372,54 +380,112 @@ function runLoad(base: string, workload: Workload, connections: number, seconds:
   });
 }
 
-async function measure(
-  service: Service,
-  workload: Workload,
-  concurrency: number,
-  seconds: number,
-  warmup: number,
-) {
-  if (warmup > 0) await runLoad(service.base, workload, concurrency, warmup);
-  const machineBefore = await machineBusySeconds();
+/** The measured rounds of one cell (one grant at one concurrency), added up. */
+class Tally {
+  readonly grant: Workload['grant'];
+  readonly concurrency: number;
+  readonly latencyMicros = createHistogram();
+  seconds = 0;
+  ok = 0;
+  responses = 0;
+  socketErrors = 0;
+  timeouts = 0;
+  readonly statuses = new Map<string, number>();
+  serverCpu: number | undefined = 0;
+  loadCpu = 0;
+  machineBusy: number | undefined = 0;
+  steal: number | undefined = 0;
+
+  constructor(grant: Workload['grant'], concurrency: number) {
+    this.grant = grant;
+    this.concurrency = concurrency;
+  }
+
+  cell(): Cell {
+    const elapsed = this.seconds > 0 ? this.seconds : 1;
+    const percentile = (p: number) =>
+      this.latencyMicros.count > 0 ? this.latencyMicros.percentile(p) / 1000 : undefined;
+    const details = [...this.statuses].map(([code, count]) => `${count} x ${code}`);
+    if (this.socketErrors > 0) details.push(`${this.socketErrors} socket errors (${this.timeouts} timeouts)`);
+    const serverCpu = this.serverCpu === undefined ? undefined : this.serverCpu / elapsed;
+    const loadCpu = this.loadCpu / elapsed;
+    return {
+      grant: this.grant,
+      concurrency: this.concurrency,
+      seconds: this.seconds,
+      ok: this.ok,
+      perSecond: this.ok / elapsed,
+      p50: percentile(50),
+      p99: percentile(99),
+      failures: this.responses - this.ok + this.socketErrors,
+      failureDetail: details.join(', '),
+      serverCpu,
+      loadCpu,
+      otherCpu:
+        this.machineBusy === undefined || serverCpu === undefined
+          ? undefined
+          : Math.max(0, this.machineBusy / elapsed - serverCpu - loadCpu),
+      steal: this.steal === undefined ? undefined : this.steal / elapsed,
+    };
+  }
+}
+
+const delta = (before: number | undefined, after: number | undefined) =>
+  before === undefined || after === undefined ? undefined : after - before;
+const plus = (total: number | undefined, value: number | undefined) =>
+  total === undefined || value === undefined ? undefined : total + value;
+
+/** One measured round of one grant, added to its tally. */
+async function round(service: Service, workload: Workload, seconds: number, tally: Tally): Promise<void> {
+  const machineBefore = await machineCpuSeconds();
   const serverBefore = await processCpuSeconds(service.child.pid);
   const loadBefore = process.cpuUsage();
-  const { result, ok, latencyMicros } = await runLoad(service.base, workload, concurrency, seconds);
+  const { result, ok, latencyMicros } = await runLoad(service.base, workload, tally.concurrency, seconds);
   const load = process.cpuUsage(loadBefore);
   const serverAfter = await processCpuSeconds(service.child.pid);
-  const machineAfter = await machineBusySeconds();
-  const elapsed = result.duration > 0 ? result.duration : seconds;
+  const machineAfter = await machineCpuSeconds();
 
-  const responses = Object.values(result.statusCodeStats).reduce((sum, stat) => sum + stat.count, 0);
-  const statuses = Object.entries(result.statusCodeStats)
-    .filter(([code]) => code !== '200')
-    .map(([code, stat]) => `${stat.count} x ${code}`);
-  if (result.errors > 0) statuses.push(`${result.errors} socket errors (${result.timeouts} timeouts)`);
-  const percentile = (p: number) =>
-    latencyMicros.count > 0 ? latencyMicros.percentile(p) / 1000 : undefined;
-  const serverCpu =
-    serverBefore !== undefined && serverAfter !== undefined
-      ? (serverAfter - serverBefore) / elapsed
-      : undefined;
-  const loadCpu = (load.user + load.system) / 1e6 / elapsed;
-  const otherCpu =
-    machineBefore !== undefined && machineAfter !== undefined && serverCpu !== undefined
-      ? Math.max(0, (machineAfter - machineBefore) / elapsed - serverCpu - loadCpu)
-      : undefined;
-  const cell: Cell = {
-    grant: workload.grant,
-    concurrency,
-    seconds: elapsed,
-    ok,
-    perSecond: ok / elapsed,
-    p50: percentile(50),
-    p99: percentile(99),
-    failures: responses - ok + result.errors,
-    failureDetail: statuses.join(', '),
-    serverCpu,
-    loadCpu,
-    otherCpu,
-  };
-  return cell;
+  tally.seconds += result.duration > 0 ? result.duration : seconds;
+  tally.ok += ok;
+  tally.latencyMicros.add(latencyMicros);
+  for (const [code, stat] of Object.entries(result.statusCodeStats)) {
+    tally.responses += stat.count;
+    if (code !== '200') tally.statuses.set(code, (tally.statuses.get(code) ?? 0) + stat.count);
+  }
+  tally.socketErrors += result.errors;
+  tally.timeouts += result.timeouts;
+  tally.serverCpu = plus(tally.serverCpu, delta(serverBefore, serverAfter));
+  tally.loadCpu += (load.user + load.system) / 1e6;
+  tally.machineBusy = plus(tally.machineBusy, delta(machineBefore?.busy, machineAfter?.busy));
+  tally.steal = plus(tally.steal, delta(machineBefore?.steal, machineAfter?.steal));
+}
+
+/**
+ * All grants at one concurrency: a warm-up of each, then the measured time in rounds that
+ * alternate between the grants (the order flips every round), so a slow spell of the machine
+ * falls on both grants rather than on whichever cell ran during it.
+ */
+async function measureConcurrency(
+  service: Service,
+  workloads: Workload[],
+  concurrency: number,
+  settings: { seconds: number; warmup: number; rounds: number },
+): Promise<Cell[]> {
+  if (settings.warmup > 0) {
+    for (const workload of workloads) await runLoad(service.base, workload, concurrency, settings.warmup);
+  }
+  const tallies = workloads.map((workload) => new Tally(workload.grant, concurrency));
+  const slice = settings.seconds / settings.rounds;
+  for (let r = 0; r < settings.rounds; r += 1) {
+    const order = r % 2 === 0 ? workloads.keys() : [...workloads.keys()].reverse();
+    for (const index of order) {
+      await round(service, workloads[index]!, slice, tallies[index]!);
+      if (exited(service.child)) {
+        throw new BenchError(`the token service died during the run:\n${service.output()}`);
+      }
+    }
+  }
+  return tallies.map((tally) => tally.cell());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -454,6 +520,7 @@ function report(cells: Cell[], concurrencies: number[]): string {
       'server CPU',
       'load-gen CPU',
       'other CPU',
+      'steal',
     ],
     ...cells.map((cell) => [
       cell.grant,
@@ -465,18 +532,27 @@ function report(cells: Cell[], concurrencies: number[]): string {
       pct(cell.serverCpu),
       pct(cell.loadCpu),
       pct(cell.otherCpu),
+      pct(cell.steal),
     ]),
   ];
   const lines = [
-    table(rows, new Set([1, 2, 3, 4, 5, 6, 7, 8])),
-    `CPU columns: share of one CPU (this machine has ${cpus().length}); other = the rest of the machine.`,
+    table(rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9])),
+    `CPU columns: share of one CPU (this machine has ${cpus().length}); other = the rest of the machine; ` +
+      'steal = CPU the hypervisor gave to other machines.',
     '',
   ];
-  const disturbed = cells.filter((cell) => (cell.otherCpu ?? 0) > 0.15);
-  if (disturbed.length > 0) {
+  const names = (some: Cell[]) => some.map((c) => `${c.grant} c=${c.concurrency}`).join(', ');
+  const busy = cells.filter((cell) => (cell.otherCpu ?? 0) > 0.15);
+  if (busy.length > 0) {
     lines.push(
-      `WARNING: other processes used CPU during ${disturbed.map((c) => `${c.grant} c=${c.concurrency}`).join(', ')}: ` +
+      `WARNING: other processes used CPU during ${names(busy)}: ` +
         'those numbers are disturbed; rerun on a quiet machine.',
+    );
+  }
+  const stolen = cells.filter((cell) => (cell.steal ?? 0) > 0.1);
+  if (stolen.length > 0) {
+    lines.push(
+      `WARNING: the hypervisor took CPU (steal) during ${names(stolen)}: the host is busy; those numbers are low.`,
     );
   }
   for (const cell of cells.filter((c) => c.failures > 0)) {
@@ -520,6 +596,10 @@ function report(cells: Cell[], concurrencies: number[]): string {
 async function main(): Promise<number> {
   const seconds = numberSetting('BENCH_SECONDS', 5, 1, 600);
   const warmup = numberSetting('BENCH_WARMUP_SECONDS', 1, 0, 60);
+  const rounds = numberSetting('BENCH_ROUNDS', Math.min(5, Math.floor(seconds)), 1, 60);
+  if (!Number.isInteger(rounds) || seconds / rounds < 0.5) {
+    throw new BenchError(`BENCH_ROUNDS=${rounds}: expected an integer, with at least 0.5 s per round`);
+  }
   const concurrencies = concurrencySetting();
   const grants = grantsSetting();
   const cpuProfDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
@@ -527,7 +607,7 @@ async function main(): Promise<number> {
 
   // A bound on the whole run: cells plus start-up and login; a hang ends the bench.
   const budgetMs =
-    (concurrencies.length * grants.size * (seconds + warmup + 2 * REQUEST_TIMEOUT_S) + 120) * 1000;
+    (concurrencies.length * grants.size * (seconds + warmup + rounds + 2 * REQUEST_TIMEOUT_S) + 120) * 1000;
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench:token: gave up after ${Math.round(budgetMs / 1000)} s\n`);
     process.exit(1);
@@ -536,6 +616,7 @@ async function main(): Promise<number> {
 
   const cpuList = cpus();
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
+  tempDirs.add(dir);
   let service: Service | undefined;
   try {
     service = await startService(dir, cpuProfDir);
@@ -553,12 +634,13 @@ async function main(): Promise<number> {
     );
     out.write(
       `  server: node ${SERVICE_MAIN.slice(ROOT.length + 1)} as a child process on ${service.base}, ` +
-        `NODE_ENV=development, LOG_LEVEL=warn, in-memory stores, audit log to a temp file` +
+        `NODE_ENV=development, LOG_LEVEL=warn, other settings default (in-memory stores, audit log to a temp file)` +
         `${cpuProfDir ? `, --cpu-prof into ${cpuProfDir}` : ''}\n`,
     );
     out.write(
       `  load: autocannon ${autocannonVersion} in the bench process, keep-alive connections, pipelining 1; ` +
-        `per cell ${warmup} s warm-up (discarded), then ${seconds} s measured\n`,
+        `per cell ${warmup} s warm-up (discarded), then ${seconds} s measured in ${rounds} ` +
+        `round${rounds === 1 ? '' : 's'} of ${+(seconds / rounds).toFixed(2)} s alternating between the grants\n`,
     );
     out.write(
       `  server and load generator share this machine (loopback): yes, both on the same ${cpuList.length} CPUs; ` +
@@ -578,12 +660,7 @@ async function main(): Promise<number> {
 
     const cells: Cell[] = [];
     for (const concurrency of concurrencies) {
-      for (const workload of workloads) {
-        cells.push(await measure(service, workload, concurrency, seconds, warmup));
-        if (exited(service.child)) {
-          throw new BenchError(`the token service died during the run:\n${service.output()}`);
-        }
-      }
+      cells.push(...(await measureConcurrency(service, workloads, concurrency, { seconds, warmup, rounds })));
     }
     out.write(`${report(cells, concurrencies)}\n`);
     const empty = cells.filter((cell) => cell.ok === 0);
@@ -596,6 +673,7 @@ async function main(): Promise<number> {
   } finally {
     if (service) await stopService(service);
     await rm(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
     clearTimeout(watchdog);
   }
 }

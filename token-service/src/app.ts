@@ -5,7 +5,6 @@
 
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import formbody from '@fastify/formbody';
 import { ops } from '@gatehouse/fastify-ops';
 import type { KeyRing } from '@gatehouse/keys';
 import { createAuditLog, createLogger, createMetrics, type Logger } from '@gatehouse/observability';
@@ -125,7 +124,6 @@ export async function buildTokenService(
     trustProxy: config.TRUST_PROXY ?? false,
     bodyLimit: 56 * 1024,
   });
-  await app.register(formbody);
   await app.register(ops, {
     metrics,
     readiness: { store: () => stores.ping(), keys: async () => keys.current.has(keys.current.activeKid) },
@@ -174,17 +172,20 @@ export async function buildTokenService(
     loginRateLimit: loginLimit,
   });
 
-  // Everything else is oidc-provider's. Fastify has parsed the body (so limits can read the
-  // client_id); the provider reads it from req.body.
+  // Everything else is oidc-provider's, body unread: the provider parses (and size-limits) it
+  // itself, so Fastify accepts any content type here and leaves the stream alone.
   const toProvider = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
-    (request.raw as typeof request.raw & { body?: unknown }).body = request.body ?? {};
     await callback(request.raw, reply.raw);
   };
-  for (const path of ['/token', '/token/introspection', '/token/revocation']) {
-    app.post(path, { preHandler: tokenLimits }, toProvider);
-  }
-  app.all('/*', toProvider);
+  await app.register(async (oidc) => {
+    oidc.removeAllContentTypeParsers();
+    oidc.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    for (const path of ['/token', '/token/introspection', '/token/revocation']) {
+      oidc.post(path, { preHandler: tokenLimits }, toProvider);
+    }
+    oidc.all('/*', toProvider);
+  });
 
   return {
     app,

@@ -87,6 +87,8 @@ const schema = z
     if (!c.ISSUER.startsWith('https://')) refuse('ISSUER', 'production requires an https issuer');
     if (c.DEMO_USERS) refuse('DEMO_USERS', 'production refuses demo users: set DEMO_USERS=false');
     if (!c.ACCOUNTS_FILE) refuse('ACCOUNTS_FILE', 'production requires an accounts file');
+    // Replicas must share sessions, refresh tokens, lockouts and the deny list.
+    if (!c.REDIS_URL) refuse('REDIS_URL', 'production requires Redis (state in memory is lost and not shared)');
     for (const name of [
       'GATEWAY_CLIENT_SECRET',
       'SALES_CLIENT_SECRET',

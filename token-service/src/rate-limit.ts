@@ -58,15 +58,16 @@ export function rateLimitHook(
   };
 }
 
-/** The client a token-endpoint request claims to be: Basic header, else the client_id parameter. */
+/**
+ * The client a token-endpoint request claims to be, from its Basic header. The body is left
+ * unread for oidc-provider, so a private_key_jwt client (client_id in the body) is limited by
+ * source IP only.
+ */
 export function claimedClient(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
-  if (header?.toLowerCase().startsWith('basic ')) {
-    const id = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':')[0];
-    if (id) return safeDecode(id).slice(0, 128);
-  }
-  const body = request.body as Record<string, unknown> | undefined;
-  return typeof body?.client_id === 'string' ? body.client_id.slice(0, 128) : undefined;
+  if (!header?.toLowerCase().startsWith('basic ')) return undefined;
+  const id = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':')[0];
+  return id ? safeDecode(id).slice(0, 128) : undefined;
 }
 
 function safeDecode(value: string): string {

@@ -14,6 +14,7 @@ const prodSecrets = {
   ISSUER: 'https://id.example.com',
   DEMO_USERS: 'false',
   ACCOUNTS_FILE: '/etc/gatehouse/accounts.json',
+  REDIS_URL: 'rediss://redis.example.com:6380',
   GATEWAY_CLIENT_SECRET: 'prod-gateway-secret-0123456789',
   SALES_CLIENT_SECRET: 'prod-sales-secret-0123456789',
   SHIPPING_CLIENT_SECRET: 'prod-shipping-secret-0123456789',
@@ -52,10 +53,22 @@ t.test('a bad value names the setting', async (t) => {
 t.test('a config file supplies settings; the environment wins', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-cfg-'));
   const file = join(dir, 'ts.json');
-  await writeFile(file, JSON.stringify({ TOKEN_SERVICE_PORT: 4200, ACCESS_TOKEN_TTL: 300 }));
+  await writeFile(
+    file,
+    JSON.stringify({
+      TOKEN_SERVICE_PORT: 4200,
+      ACCESS_TOKEN_TTL: 300,
+      DEMO_USERS: false,
+      GATEWAY_REDIRECT_URIS: ['https://a.example/cb', 'https://b.example/cb'],
+    }),
+  );
   const config = loadTokenServiceConfig({ TOKEN_SERVICE_CONFIG_FILE: file, ACCESS_TOKEN_TTL: '600' });
   t.equal(config.TOKEN_SERVICE_PORT, 4200);
   t.equal(config.ACCESS_TOKEN_TTL, 600);
+  t.equal(config.DEMO_USERS, false, 'booleans as JSON booleans');
+  t.same(config.GATEWAY_REDIRECT_URIS, ['https://a.example/cb', 'https://b.example/cb'], 'lists as JSON arrays');
+  await writeFile(file, JSON.stringify({ LOCKOUT_SECONDS: { nested: true } }));
+  t.same(refusal({ TOKEN_SERVICE_CONFIG_FILE: file }).settings, ['LOCKOUT_SECONDS']);
   await writeFile(file, '{not json');
   t.same(refusal({ TOKEN_SERVICE_CONFIG_FILE: file }).settings, ['TOKEN_SERVICE_CONFIG_FILE']);
 });
@@ -66,6 +79,7 @@ t.test('production refuses every development default', async (t) => {
     ['ISSUER', { ISSUER: 'http://id.example.com' }],
     ['DEMO_USERS', { DEMO_USERS: 'true' }],
     ['ACCOUNTS_FILE', { ACCOUNTS_FILE: undefined }],
+    ['REDIS_URL', { REDIS_URL: undefined }],
     ['GATEWAY_CLIENT_SECRET', { GATEWAY_CLIENT_SECRET: undefined }],
     ['SALES_CLIENT_SECRET', { SALES_CLIENT_SECRET: undefined }],
     ['SHIPPING_CLIENT_SECRET', { SHIPPING_CLIENT_SECRET: undefined }],

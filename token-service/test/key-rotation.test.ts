@@ -51,7 +51,7 @@ const statusJson = () =>
 const activeKid = () => statusJson().keys.find((k) => k.state === 'active')!.kid;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(what: string, check: () => Promise<boolean>, ms = 10_000) {
+async function until(what: string, check: () => Promise<boolean>, ms = 20_000) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await check()) return;

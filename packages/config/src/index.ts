@@ -56,9 +56,15 @@ function readConfigFile(path: string | undefined, variable: string): Record<stri
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ConfigError(`${variable}: ${path} must hold a JSON object of settings`, [variable]);
   }
-  return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : v]),
-  );
+  // The file holds the same settings as the environment, so values become what the environment
+  // would carry: strings, with lists comma-separated.
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asSettingString(v)]));
+}
+
+function asSettingString(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(String).join(',');
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return value;
 }
 
 function configErrorFrom(error: z.ZodError): ConfigError {

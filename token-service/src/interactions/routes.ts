@@ -3,6 +3,7 @@
  * read the pending interaction from the provider, check CSRF and lockout, verify the password,
  * and hand the result back with interactionFinished.
  */
+import formbody from '@fastify/formbody';
 import { type AuditLog, hashSubject } from '@gatehouse/observability';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type Provider from 'oidc-provider';
@@ -35,6 +36,7 @@ type Params = { uid: string };
 type Form = Record<string, string | undefined>;
 
 export async function interactionRoutes(app: FastifyInstance, deps: InteractionDeps): Promise<void> {
+  await app.register(formbody);
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
     reply.header(
