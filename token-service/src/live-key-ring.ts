@@ -73,8 +73,10 @@ export class LiveKeyRing extends EventEmitter<{ change: [KeyRing] }> {
     return this.#publicJwks;
   }
 
-  /** Starts watching the store and listening for SIGHUP. */
-  watch(): this {
+  /** Starts watching the store (files) and listening for SIGHUP (signal). */
+  watch({ files = true, signal = true }: { files?: boolean; signal?: boolean } = {}): this {
+    if (signal) process.on('SIGHUP', this.#onSignal);
+    if (!files) return this;
     const file = basename(this.#options.path);
     this.#watcher = watch(dirname(this.#options.path), (_event, name) => {
       if (name !== null && name !== file && name !== '..data') return;
@@ -85,7 +87,6 @@ export class LiveKeyRing extends EventEmitter<{ change: [KeyRing] }> {
     this.#watcher.on('error', (error) =>
       this.#options.logger.error({ err: error }, 'key store watch failed'),
     );
-    process.on('SIGHUP', this.#onSignal);
     return this;
   }
 
