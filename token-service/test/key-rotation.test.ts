@@ -137,7 +137,11 @@ t.test('scheduled rotation: generate, activate, retire, prune with zero failures
   t.match(firstPrune, new RegExp(`kept ${k1}`), 'the retiring key is kept until its retention ends');
   await validator.verify(before.message, MESSAGE);
 
-  await sleep(3200); // retention: max token lifetime 2 s + replay window 1 s
+  // Retention: max token lifetime 6 s + replay window 4 s after the activation.
+  const retireAfter = Date.parse(
+    (statusJson().keys as Array<{ kid: string; retireAfter?: string }>).find((k) => k.kid === k1)!.retireAfter!,
+  );
+  await sleep(Math.max(0, retireAfter - Date.now()) + 100);
   t.match(keys('prune'), new RegExp(`removed ${k1}`));
   await until('k1 gone from JWKS', async () => !(await published(k1)));
   await sleep(400); // the validator's JWKS max age
