@@ -61,6 +61,12 @@ export async function buildTokenService(
 
   const keys = await LiveKeyRing.open({ path: config.KEYSTORE_PATH, production, audit, logger, metrics });
   const producerJwks = await loadProducerJwks(config.CLIENT_KEYS_DIR, production);
+  const producerKeys = new Map(
+    [...producerJwks].flatMap(([id, jwks]) => {
+      const key = producerConfirmationKey(jwks);
+      return key ? [[id, key] as const] : [];
+    }),
+  );
   const accounts = await loadAccounts(config, production);
   const policy = await loadPolicy(config);
   const stores = await openStores(config, logger);
@@ -76,7 +82,7 @@ export async function buildTokenService(
     keys: () => keys.current,
     validator,
     policy: () => policy,
-    producerKey: (clientId) => producerConfirmationKey(producerJwks.get(clientId)),
+    producerKey: (clientId) => producerKeys.get(clientId),
     audit,
     metrics: m,
   });

@@ -12,7 +12,7 @@
  */
 import type { KeyRing } from '@gatehouse/keys';
 import { type AuditLog, hashSubject } from '@gatehouse/observability';
-import { TokenValidationError, type Validator } from '@gatehouse/validator';
+import { type TokenProfile, TokenValidationError, type Validator } from '@gatehouse/validator';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenServiceMetrics } from '../metrics.ts';
 import { type ExchangeError, type ExchangePolicy, evaluateExchange } from '../policy/exchange-policy.ts';
@@ -37,6 +37,14 @@ export const parameters = new Set([
 
 /** Parameters that may repeat (RFC 8693: several audience and resource values). */
 export const allowedDuplicateParameters = ['audience', 'resource'];
+
+/** One profile object: the validator caches its normalised form by identity. */
+const accessProfile = (apiResource: string): TokenProfile => ({
+  kind: 'access',
+  typ: TYP.access,
+  audience: apiResource,
+  requiredClaims: ['client_id'],
+});
 
 export interface TokenExchangeDeps {
   issuer: string;
@@ -73,12 +81,13 @@ class Refusal extends Error {
 
 export function tokenExchangeHandler(deps: TokenExchangeDeps) {
   const now = deps.now ?? Date.now;
+  const profile = accessProfile(deps.apiResource);
   return async function tokenExchange(ctx: KoaContextWithOIDC): Promise<void> {
     const clientId = ctx.oidc.client!.clientId;
     const params = ctx.oidc.params as Params;
     const started = performance.now();
     try {
-      const body = await exchange(deps, clientId, params, now());
+      const body = await exchange(deps, profile, clientId, params, now());
       ctx.body = body;
       deps.metrics.exchanges.inc({ client: clientId, outcome: 'granted', reason: 'ok' });
     } catch (error) {
@@ -98,7 +107,13 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
   };
 }
 
-async function exchange(deps: TokenExchangeDeps, clientId: string, params: Params, now: number) {
+async function exchange(
+  deps: TokenExchangeDeps,
+  profile: TokenProfile,
+  clientId: string,
+  params: Params,
+  now: number,
+) {
   const subjectToken = single(params, 'subject_token');
   const subjectTokenType = single(params, 'subject_token_type');
   if (!subjectToken || !subjectTokenType) {
@@ -120,8 +135,8 @@ async function exchange(deps: TokenExchangeDeps, clientId: string, params: Param
     throw new Refusal('invalid_request', 'subject_token_type_unsupported', 'unsupported subject_token_type');
   }
 
-  const subject = await verifySubject(deps, subjectToken, 'subject');
-  const actor = await verifyActor(deps, params, clientId);
+  const subject = await verifySubject(deps, profile, subjectToken, 'subject');
+  const actor = await verifyActor(deps, profile, params, clientId);
 
   const audiences = [...many(params, 'audience'), ...many(params, 'resource')];
   const scope = single(params, 'scope');
@@ -157,11 +172,12 @@ async function exchange(deps: TokenExchangeDeps, clientId: string, params: Param
     now,
   });
 
+  const sub = hashSubject(subject.sub);
   deps.audit.record({
     event: 'exchange.granted',
     outcome: 'success',
     client_id: clientId,
-    sub: hashSubject(subject.sub),
+    sub,
     subject_jti: subject.jti,
     jti: minted.jti,
     aud: decision.audiences,
@@ -174,7 +190,7 @@ async function exchange(deps: TokenExchangeDeps, clientId: string, params: Param
     outcome: 'success',
     kind: 'message_token',
     client_id: clientId,
-    sub: hashSubject(subject.sub),
+    sub,
     scope: decision.scopes.join(' '),
     jti: minted.jti,
     exp: minted.exp,
@@ -191,14 +207,14 @@ async function exchange(deps: TokenExchangeDeps, clientId: string, params: Param
   };
 }
 
-async function verifySubject(deps: TokenExchangeDeps, token: string, role: 'subject' | 'actor') {
+async function verifySubject(
+  deps: TokenExchangeDeps,
+  profile: TokenProfile,
+  token: string,
+  role: 'subject' | 'actor',
+) {
   try {
-    return await deps.validator.verify(token, {
-      kind: 'access',
-      typ: TYP.access,
-      audience: deps.apiResource,
-      requiredClaims: ['client_id'],
-    });
+    return await deps.validator.verify(token, profile);
   } catch (error) {
     if (!(error instanceof TokenValidationError)) throw error;
     const reason = subjectRefusalReason(error.code, token);
@@ -210,7 +226,7 @@ async function verifySubject(deps: TokenExchangeDeps, token: string, role: 'subj
   }
 }
 
-async function verifyActor(deps: TokenExchangeDeps, params: Params, clientId: string) {
+async function verifyActor(deps: TokenExchangeDeps, profile: TokenProfile, params: Params, clientId: string) {
   const token = single(params, 'actor_token');
   const type = single(params, 'actor_token_type');
   if (token === undefined && type === undefined) return undefined;
@@ -224,7 +240,7 @@ async function verifyActor(deps: TokenExchangeDeps, params: Params, clientId: st
   if (type !== TOKEN_TYPE.accessToken) {
     throw new Refusal('invalid_request', 'actor_token_type_unsupported', 'unsupported actor_token_type');
   }
-  const actor = await verifySubject(deps, token, 'actor');
+  const actor = await verifySubject(deps, profile, token, 'actor');
   // The actor token must speak for the client presenting it, or anyone could claim any actor.
   if (actor.clientId !== clientId) {
     throw new Refusal(
