@@ -1,7 +1,7 @@
 import t from 'tap';
-import { Browser, submitLogin } from './support/browser.ts';
-import { client, oauthClient } from './support/oauth.ts';
-import { DEMO_PASSWORD, REDIRECT_URI, startTokenService } from './support/token-service.ts';
+import { submitLogin } from './support/browser.ts';
+import { openLoginPage } from './support/oauth.ts';
+import { DEMO_PASSWORD, startTokenService } from './support/token-service.ts';
 
 // Behind a proxy the source IP comes from X-Forwarded-For, so one test can be several clients.
 const { issuer, audit } = await startTokenService(t, {
@@ -10,17 +10,8 @@ const { issuer, audit } = await startTokenService(t, {
 });
 
 async function attempt(ip: string, username: string, password: string) {
-  const config = await oauthClient(issuer, 'gateway');
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-  });
-  const browser = new Browser();
-  const page = await browser.follow(url.href, REDIRECT_URI);
-  const html = await page.response!.text();
-  return submitLogin(browser, page.url, html, username, password, { 'x-forwarded-for': ip });
+  const page = await openLoginPage(issuer);
+  return submitLogin(page.browser, page.url, page.html, username, password, { 'x-forwarded-for': ip });
 }
 
 t.test('five failures from one IP lock that IP out across accounts, not other IPs', async (t) => {

@@ -1,26 +1,12 @@
 import t from 'tap';
-import { Browser, formField, submitLogin } from './support/browser.ts';
-import { client, oauthClient } from './support/oauth.ts';
-import { DEMO_PASSWORD, REDIRECT_URI, startTokenService } from './support/token-service.ts';
+import { formField, submitLogin } from './support/browser.ts';
+import { client, openLoginPage } from './support/oauth.ts';
+import { DEMO_PASSWORD, startTokenService } from './support/token-service.ts';
 
 // TRUST_PROXY lets each attempt below come from its own IP, so only the account lockout is at play.
 const { issuer, audit } = await startTokenService(t, { LOCKOUT_SECONDS: '2', TRUST_PROXY: '127.0.0.1' });
 
-/** Opens a fresh authorization request and returns the login page. */
-async function loginPage(ip?: string) {
-  const config = await oauthClient(issuer, 'gateway');
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid orders:read',
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-    state: client.randomState(),
-  });
-  const browser = new Browser();
-  const page = await browser.follow(url.href, REDIRECT_URI, ip ? { headers: { 'x-forwarded-for': ip } } : {});
-  const html = await page.response!.text();
-  return { browser, url: page.url, html, status: page.response!.status };
-}
+const loginPage = () => openLoginPage(issuer, { scope: 'openid orders:read', state: client.randomState() });
 
 t.test('the login page is plain, accessible HTML with a CSRF token', async (t) => {
   const page = await loginPage();

@@ -271,3 +271,13 @@ async function policyFileWithoutGateway(base: string): Promise<string> {
   );
   return path;
 }
+
+t.test('policy refusals say which rule refused', async (t) => {
+  const error = await exchange(gateway, {
+    subject_token: alice.access_token,
+    subject_token_type: ACCESS,
+    audience: SHIPPING,
+  }).catch((e) => e);
+  t.equal(error.error, 'invalid_request');
+  t.equal(error.error_description, 'refused by the exchange policy: producer required');
+});

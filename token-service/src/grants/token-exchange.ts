@@ -151,7 +151,7 @@ async function exchange(
     ...(lifetime !== undefined ? { requestedTtl: Number(lifetime) } : {}),
     ...(single(params, 'producer') !== undefined ? { producer: single(params, 'producer') } : {}),
   });
-  if (!result.ok) throw new Refusal(result.error, result.reason, describe(result.error));
+  if (!result.ok) throw new Refusal(result.error, result.reason, describe(result.error, result.reason));
 
   const { decision } = result;
   let cnfJwk: Record<string, unknown> | undefined;
@@ -278,7 +278,7 @@ function isMessageToken(token: string): boolean {
   }
 }
 
-function describe(error: ExchangeError): string {
+function describe(error: ExchangeError, reason: string): string {
   switch (error) {
     case 'invalid_target':
       return 'audience or resource not allowed for this client';
@@ -287,7 +287,8 @@ function describe(error: ExchangeError): string {
     case 'unauthorized_client':
       return 'client is not allowed to exchange tokens';
     default:
-      return 'request refused by the exchange policy';
+      // The policy's reason codes are written to be shown: producer_required -> "producer required".
+      return `refused by the exchange policy: ${reason.replaceAll('_', ' ')}`;
   }
 }
 

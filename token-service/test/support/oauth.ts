@@ -20,6 +20,33 @@ export interface LoginResult {
   browser: Browser;
 }
 
+export interface LoginPage {
+  browser: Browser;
+  url: string;
+  html: string;
+  status: number;
+}
+
+/** Starts an authorization request (code + PKCE S256) as the gateway and returns the login page. */
+export async function openLoginPage(
+  issuer: string,
+  params: Record<string, string> = {},
+): Promise<LoginPage & { config: client.Configuration; verifier: string }> {
+  const config = await oauthClient(issuer, 'gateway');
+  const verifier = client.randomPKCECodeVerifier();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...params,
+  });
+  const browser = new Browser();
+  const page = await browser.follow(url.href, REDIRECT_URI);
+  if (!page.response) throw new Error('expected the login page');
+  return { config, verifier, browser, url: page.url, html: await page.response.text(), status: page.response.status };
+}
+
 /** Authorization code + PKCE S256 through the real login form, as the gateway (BFF) does it. */
 export async function loginWithCode(
   issuer: string,
@@ -27,32 +54,19 @@ export async function loginWithCode(
   password = DEMO_PASSWORD,
   scope = 'openid profile orders:read orders:write',
 ): Promise<LoginResult> {
-  const config = await oauthClient(issuer, 'gateway');
-  const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    scope,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  const browser = new Browser();
-  const page = await browser.follow(url.href, REDIRECT_URI);
-  if (!page.response) throw new Error('expected the login page');
-  const html = await page.response.text();
-  const posted = await submitLogin(browser, page.url, html, username, password);
+  const page = await openLoginPage(issuer, { scope, state, nonce });
+  const posted = await submitLogin(page.browser, page.url, page.html, username, password);
   const location = posted.headers.get('location');
   if (!location) throw new Error(`login failed with status ${posted.status}`);
-  const callback = await browser.follow(new URL(location, page.url).href, REDIRECT_URI);
-  const tokens = await client.authorizationCodeGrant(config, new URL(callback.url), {
-    pkceCodeVerifier: verifier,
+  const callback = await page.browser.follow(new URL(location, page.url).href, REDIRECT_URI);
+  const tokens = await client.authorizationCodeGrant(page.config, new URL(callback.url), {
+    pkceCodeVerifier: page.verifier,
     expectedState: state,
     expectedNonce: nonce,
   });
-  return { tokens, browser };
+  return { tokens, browser: page.browser };
 }
 
 export async function exchange(
