@@ -19,6 +19,9 @@ import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import type { DestinationStream } from 'pino';
 import { AccountStore, demoAccounts } from './accounts.ts';
 import { sharedMemoryAdapter } from './adapters/memory-adapter.ts';
+import { apiKeyAdminRoutes } from './api-keys/admin-routes.ts';
+import { apiKeyExchange } from './api-keys/exchange.ts';
+import { apiKeyExchangeDefaults, createApiKeyService, createKeyRules } from './api-keys/setup.ts';
 import { redisAdapterFactory } from './adapters/redis-adapter.ts';
 import { clientMetadata, loadProducerJwks, producerConfirmationKey } from './clients.ts';
 import type { TokenServiceConfig } from './config.ts';
@@ -70,6 +73,7 @@ export async function buildTokenService(
   const accounts = await loadAccounts(config, production);
   const policy = await loadPolicy(config);
   const stores = await openStores(config, logger);
+  const apiKeys = createApiKeyService(config, stores.redis);
 
   const validator = createValidator({
     issuer: config.ISSUER,
@@ -85,6 +89,16 @@ export async function buildTokenService(
     producerKey: (clientId) => producerKeys.get(clientId),
     audit,
     metrics: m,
+    apiKeys: apiKeyExchange({
+      service: apiKeys,
+      issuer: config.ISSUER,
+      keys: () => keys.current,
+      policy: () => policy,
+      issuedTokens: stores.grantTokens,
+      audit,
+      metrics: m,
+      warn: (fields, message) => logger.warn(fields, message),
+    }),
   });
   const jwtTokens = jwtTokenMiddleware({
     validator,
@@ -178,6 +192,17 @@ export async function buildTokenService(
     loginRateLimit: loginLimit,
   });
 
+  await app.register(apiKeyAdminRoutes, {
+    service: apiKeys,
+    validator,
+    apiResource: config.API_RESOURCE,
+    rules: createKeyRules(config),
+    issuedTokens: stores.grantTokens,
+    denyList: stores.denyList,
+    audit,
+    metrics: m,
+  });
+
   // Everything else is oidc-provider's, body unread: the provider parses (and size-limits) it
   // itself, so Fastify accepts any content type here and leaves the stream alone.
   const toProvider = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -216,7 +241,9 @@ async function loadAccounts(config: TokenServiceConfig, production: boolean): Pr
 }
 
 async function loadPolicy(config: TokenServiceConfig): Promise<ExchangePolicy> {
-  if (!config.EXCHANGE_POLICY_FILE) return defaultExchangePolicy(config.MESSAGE_TOKEN_TTL);
+  if (!config.EXCHANGE_POLICY_FILE) {
+    return defaultExchangePolicy(config.MESSAGE_TOKEN_TTL, apiKeyExchangeDefaults(config));
+  }
   try {
     return parseExchangePolicy(JSON.parse(await readFile(config.EXCHANGE_POLICY_FILE, 'utf8')));
   } catch (error) {

@@ -24,6 +24,7 @@ export const DEV_DEFAULTS = {
   SHIPPING_CLIENT_SECRET: 'dev-shipping-secret-change-me',
   INVOICING_CLIENT_SECRET: 'dev-invoicing-secret-change-me',
   COOKIE_KEYS: 'dev-cookie-key-change-me-0123456789abcdef',
+  API_KEY_HASH_SECRET: 'dev-api-key-hash-secret-change-me-0123456789',
 } as const;
 
 const secret = (fallback: string) => z.string().min(16, 'must be at least 16 characters').default(fallback);
@@ -76,10 +77,26 @@ const schema = z
     RATE_LIMIT_TOKEN_PER_IP: positiveInt(6000),
     RATE_LIMIT_LOGIN_PER_IP: positiveInt(30),
     RATE_LIMIT_WINDOW_SECONDS: seconds(60, 3600),
+    /**
+     * HMAC key for stored API key hashes. Development defaults to DEV_DEFAULTS; production has no
+     * default: unset there, API keys are disabled (admin API 503, exchange refused).
+     */
+    API_KEY_HASH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** Producer scopes an API key may carry. */
+    API_KEY_SCOPES: list(['orders:write']),
+    /** Lifetime of the access token an API key is exchanged for (default and cap). */
+    API_KEY_TOKEN_TTL: seconds(300, 3600),
+    /** Longest lifetime of an API key, and the lifetime of one created without expires_in. */
+    API_KEY_MAX_LIFETIME: seconds(365 * 24 * 3600, 2 * 366 * 24 * 3600),
     /** Behind a load balancer, trust X-Forwarded-For from these hops (Fastify trustProxy). */
     TRUST_PROXY: z.string().optional(),
   })
-  .transform((c) => ({ ...c, ISSUER: c.ISSUER ?? `http://localhost:${c.TOKEN_SERVICE_PORT}` }))
+  .transform((c) => ({
+    ...c,
+    ISSUER: c.ISSUER ?? `http://localhost:${c.TOKEN_SERVICE_PORT}`,
+    API_KEY_HASH_SECRET:
+      c.API_KEY_HASH_SECRET ?? (c.NODE_ENV === 'production' ? undefined : DEV_DEFAULTS.API_KEY_HASH_SECRET),
+  }))
   .superRefine((c, ctx) => {
     if (c.NODE_ENV !== 'production') return;
     const refuse = (setting: string, message: string) =>
@@ -99,6 +116,9 @@ const schema = z
     }
     if (c.COOKIE_KEYS.includes(DEV_DEFAULTS.COOKIE_KEYS)) {
       refuse('COOKIE_KEYS', 'production refuses the development cookie key');
+    }
+    if (c.API_KEY_HASH_SECRET === DEV_DEFAULTS.API_KEY_HASH_SECRET) {
+      refuse('API_KEY_HASH_SECRET', 'production refuses the development default secret');
     }
   });
 

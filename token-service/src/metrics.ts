@@ -48,6 +48,12 @@ export function tokenServiceMetrics({ registry }: Metrics) {
       labelNames: ['kind'],
       registers,
     }),
+    apiKeys: new Counter({
+      name: 'gatehouse_api_keys_total',
+      help: 'API key events (created, revoked, exchanged, refused), by reason',
+      labelNames: ['event', 'reason'],
+      registers,
+    }),
     rateLimited: new Counter({
       name: 'gatehouse_rate_limited_total',
       help: 'Requests refused by a rate limit, by limit',

@@ -9,13 +9,22 @@
  *   audience/resource not allowed       -> invalid_target
  *   scope beyond subject or policy      -> invalid_scope
  *   client without an exchange policy   -> unauthorized_client
+ *
+ * A subject_token of type urn:gatehouse:params:oauth:token-type:api-key goes to the API key branch
+ * (api-keys/exchange.ts) instead: unknown, revoked or expired keys are invalid_grant there too.
  */
 import type { KeyRing } from '@gatehouse/keys';
 import { type AuditLog, hashSubject } from '@gatehouse/observability';
 import { type TokenProfile, TokenValidationError, type Validator } from '@gatehouse/validator';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { ApiKeyExchangeRequest, ApiKeyExchangeResult } from '../api-keys/exchange.ts';
 import type { TokenServiceMetrics } from '../metrics.ts';
-import { type ExchangeError, type ExchangePolicy, evaluateExchange } from '../policy/exchange-policy.ts';
+import {
+  type ExchangeError,
+  type ExchangePolicy,
+  evaluateExchange,
+  TOKEN_TYPE_API_KEY,
+} from '../policy/exchange-policy.ts';
 import { actClaim, mintMessageToken, newTransactionId } from '../tokens/message-token.ts';
 import { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE, TYP } from '../tokens/token-types.ts';
 
@@ -56,6 +65,8 @@ export interface TokenExchangeDeps {
   producerKey: (clientId: string) => Record<string, unknown> | undefined;
   audit: AuditLog;
   metrics: TokenServiceMetrics;
+  /** The API key branch; without it an API key subject is an unsupported subject_token_type. */
+  apiKeys?: (request: ApiKeyExchangeRequest) => Promise<ApiKeyExchangeResult>;
   now?: () => number;
 }
 
@@ -124,6 +135,21 @@ async function exchange(
     );
   }
   const requestedType = single(params, 'requested_token_type');
+  if (subjectTokenType === TOKEN_TYPE_API_KEY && deps.apiKeys) {
+    const result = await deps.apiKeys({
+      clientId,
+      subjectToken,
+      audiences: [...many(params, 'audience'), ...many(params, 'resource')],
+      scope: single(params, 'scope'),
+      lifetime: single(params, 'requested_lifetime'),
+      producer: single(params, 'producer'),
+      requestedTokenType: requestedType,
+      actorPresent: single(params, 'actor_token') !== undefined || single(params, 'actor_token_type') !== undefined,
+      now,
+    });
+    if (!result.ok) throw new Refusal(result.error, result.reason, result.description);
+    return result.body;
+  }
   if (requestedType !== undefined && requestedType !== TOKEN_TYPE.jwt) {
     throw new Refusal(
       'invalid_request',

@@ -8,7 +8,9 @@
  *    (orders:write may become orders.created; nothing else widens);
  *  - the lifetime never exceeds the target's maxTtl;
  *  - only the claims the target lists are carried;
- *  - cnf binding is present when the target requires it, and names a producer the target allows.
+ *  - cnf binding is present when the target requires it, and names a producer the target allows;
+ *  - a target serves one kind of subject token: a user's access token never reaches an API key
+ *    target (and the reverse), and only clients listing a subject type may present it.
  */
 import { z } from 'zod';
 
@@ -16,7 +18,16 @@ import { z } from 'zod';
 export const CARRIABLE_CLAIMS = ['org_id', 'subscription_level', 'roles'] as const;
 export type CarriableClaim = (typeof CARRIABLE_CLAIMS)[number];
 
+/**
+ * Subject token kinds a client may exchange. access_token: a user's access token, exchanged for a
+ * message token. api_key: a producer's API key (api-keys/), exchanged for a short-lived access token.
+ */
+export const SUBJECT_TOKEN_TYPES = ['access_token', 'api_key'] as const;
+export type SubjectTokenType = (typeof SUBJECT_TOKEN_TYPES)[number];
+
 const targetSchema = z.strictObject({
+  /** The kind of subject token this target serves. */
+  subjectTokenType: z.enum(SUBJECT_TOKEN_TYPES).default('access_token'),
   /** A request's audiences/resources must all be in this list. */
   audiences: z.array(z.string().min(1)).min(1),
   /** subject scope -> scopes it may become in the issued token. */
@@ -31,7 +42,7 @@ const targetSchema = z.strictObject({
 });
 
 const clientSchema = z.strictObject({
-  subjectTokenTypes: z.array(z.enum(['access_token'])).min(1),
+  subjectTokenTypes: z.array(z.enum(SUBJECT_TOKEN_TYPES)).min(1),
   targets: z.array(targetSchema).min(1),
 });
 
@@ -51,6 +62,20 @@ export function parseExchangePolicy(value: unknown): ExchangePolicy {
       }
       if (target.cnf === 'required' && target.producers.length === 0) {
         throw new Error(`exchange policy: client ${client}: cnf required but no producers listed`);
+      }
+      if (!rules.subjectTokenTypes.includes(target.subjectTokenType)) {
+        throw new Error(
+          `exchange policy: client ${client}: a ${target.subjectTokenType} target, but ${target.subjectTokenType} is not in subjectTokenTypes`,
+        );
+      }
+      // The token an API key becomes is a plain bearer access token: nothing to bind it to.
+      if (target.subjectTokenType === 'api_key' && target.cnf !== 'never') {
+        throw new Error(`exchange policy: client ${client}: api_key targets take cnf "never"`);
+      }
+    }
+    for (const type of rules.subjectTokenTypes) {
+      if (!rules.targets.some((t) => t.subjectTokenType === type)) {
+        throw new Error(`exchange policy: client ${client}: no target for subject token type ${type}`);
       }
     }
   }
@@ -89,19 +114,41 @@ export type ExchangeResult =
 const deny = (error: ExchangeError, reason: string): ExchangeResult => ({ ok: false, error, reason });
 
 export const TOKEN_TYPE_ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
-const SUBJECT_TYPE_NAMES: Record<string, 'access_token'> = { [TOKEN_TYPE_ACCESS]: 'access_token' };
+/** Gatehouse's own RFC 8693 token type URI for a producer API key presented as subject_token. */
+export const TOKEN_TYPE_API_KEY = 'urn:gatehouse:params:oauth:token-type:api-key';
+const SUBJECT_TYPE_NAMES: Record<string, SubjectTokenType> = {
+  [TOKEN_TYPE_ACCESS]: 'access_token',
+  [TOKEN_TYPE_API_KEY]: 'api_key',
+};
+
+/**
+ * May this client present this kind of subject token at all? The first step of evaluateExchange,
+ * exported so an adapter can ask before it spends anything on the subject (an API key lookup).
+ */
+export function checkSubjectTokenType(
+  policy: ExchangePolicy,
+  clientId: string,
+  subjectTokenType: string,
+): { ok: true; subjectType: SubjectTokenType } | { ok: false; error: ExchangeError; reason: string } {
+  const rules = policy.clients[clientId];
+  if (!rules) return { ok: false, error: 'unauthorized_client', reason: 'no_exchange_policy_for_client' };
+  const subjectType = SUBJECT_TYPE_NAMES[subjectTokenType];
+  if (!subjectType || !rules.subjectTokenTypes.includes(subjectType)) {
+    return { ok: false, error: 'invalid_request', reason: 'subject_token_type_not_allowed' };
+  }
+  return { ok: true, subjectType };
+}
 
 export function evaluateExchange(policy: ExchangePolicy, request: ExchangeRequest): ExchangeResult {
-  const rules = policy.clients[request.clientId];
-  if (!rules) return deny('unauthorized_client', 'no_exchange_policy_for_client');
-
-  const subjectType = SUBJECT_TYPE_NAMES[request.subjectTokenType];
-  if (!subjectType || !rules.subjectTokenTypes.includes(subjectType)) {
-    return deny('invalid_request', 'subject_token_type_not_allowed');
-  }
+  const allowed = checkSubjectTokenType(policy, request.clientId, request.subjectTokenType);
+  if (!allowed.ok) return deny(allowed.error, allowed.reason);
+  const rules = policy.clients[request.clientId]!;
 
   if (request.audiences.length === 0) return deny('invalid_target', 'audience_required');
-  const target = findTarget(rules.targets, request.audiences);
+  const target = findTarget(
+    rules.targets.filter((t) => t.subjectTokenType === allowed.subjectType),
+    request.audiences,
+  );
   if (!target) return deny('invalid_target', 'audience_not_allowed');
 
   const scopes = mapScopes(target, request.subjectScopes, request.requestedScopes);

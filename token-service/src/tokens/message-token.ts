@@ -60,6 +60,12 @@ function signCompact(header: Record<string, unknown>, payload: Record<string, un
 
 const b64 = (text: string) => Buffer.from(text).toString('base64url');
 
+/** Signs a JWT with the ring's active key: shared with the other tokens minted here (API key tokens). */
+export function signWithActiveKey(keys: KeyRing, typ: string, payload: Record<string, unknown>): string {
+  const signing = keys.signingKey();
+  return signCompact({ alg: signing.alg, kid: signing.kid, typ }, payload, signing.alg, keyObjectFor(signing));
+}
+
 export async function mintMessageToken(keys: KeyRing, input: MessageTokenInput): Promise<MintedToken> {
   const signing = keys.signingKey();
   const jti = randomUUID();

@@ -1,0 +1,165 @@
+/**
+ * Assembles the gateway: logger, audit, metrics, the validator over the token service's JWKS,
+ * the Fastify server with ops endpoints, edge hardening, and one proxied route per route-table entry.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { ops } from '@gatehouse/fastify-ops';
+import { type AuditLog, createAuditLog, createLogger, createMetrics, type Metrics } from '@gatehouse/observability';
+import { createValidator, type RemoteKeySource, remoteKeys, type Validator } from '@gatehouse/validator';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { accessTokenProfile } from './authenticate.ts';
+import type { GatewayConfig } from './config.ts';
+import { registerHardening } from './hardening.ts';
+import { countRequests, gatewayMetrics } from './metrics.ts';
+import { installProblemHandlers, sendProblem } from './problem.ts';
+import { registerRouteProxy } from './proxy.ts';
+import { createGatewayRedis, rateLimits, waitReady } from './rate-limit/index.ts';
+import { loadRoutesFile, type Route } from './routes.ts';
+
+export interface BuildOptions {
+  /** Test hooks: where the app log and the audit stream go. */
+  logDestination?: DestinationStream;
+  auditDestination?: DestinationStream;
+  /** A route table already parsed (parseRoutes); ROUTES_FILE is read otherwise. */
+  routes?: Route[];
+}
+
+export interface Gateway {
+  app: FastifyInstance;
+  config: GatewayConfig;
+  routes: Route[];
+  validator: Validator;
+  keys: RemoteKeySource;
+  audit: AuditLog;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+/** An incoming X-Request-Id is kept only if it is short and plain; anything else is replaced. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestId(request: IncomingMessage): string {
+  const incoming = request.headers['x-request-id'];
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+export async function buildGateway(config: GatewayConfig, options: BuildOptions = {}): Promise<Gateway> {
+  const logger = createLogger('gateway', config.LOG_LEVEL, options.logDestination);
+  const audit = createAuditLog('gateway', options.auditDestination ?? config.AUDIT_LOG);
+  const metrics = createMetrics('gateway');
+  const m = gatewayMetrics(metrics);
+  const routes = options.routes ?? (await loadRoutesFile(config.ROUTES_FILE));
+
+  const keys = remoteKeys(`${config.TOKEN_SERVICE_URL}/jwks`, {
+    maxAgeMs: config.JWKS_MAX_AGE_SECONDS * 1000,
+    cooldownMs: config.JWKS_COOLDOWN_SECONDS * 1000,
+    onRefresh: (outcome, error) => {
+      m.jwksRefresh(outcome);
+      if (outcome === 'error') logger.warn({ err: error }, 'JWKS refresh failed');
+    },
+  });
+  const validator = createValidator({ issuer: config.TOKEN_SERVICE_URL, keys });
+  // Warm the key set so the first request does not wait for it; failure is logged by onRefresh.
+  keys.refresh().catch(() => {});
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    trustProxy: trustProxyOption(config.TRUST_PROXY),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    genReqId: requestId,
+    // Fastify's request log prints the URL with its query string; ours prints the path only.
+    logController: new LogController({ disableRequestLogging: true }),
+    frameworkErrors: (error: FastifyError, _request, reply) => {
+      sendProblem(reply, 400, { slug: 'bad-request', code: 'ERR_BAD_REQUEST', detail: 'The request could not be read.' });
+      void error;
+    },
+  });
+  // Other gateway plugins (rate limits) may declare the same decorations: declare each once.
+  for (const name of ['principal', 'accessToken', 'upstreamHeaders']) {
+    if (!app.hasRequestDecorator(name)) app.decorateRequest(name, undefined);
+  }
+  installProblemHandlers(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        path: request.url.split('?', 1)[0],
+        route: request.routeOptions.config?.route?.name,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request completed',
+    );
+  });
+  countRequests(app, m);
+
+  await app.register(ops, { metrics, readiness: { jwks: jwksReadiness(keys, config) } });
+  await registerHardening(app, config, { audit, metrics: m });
+
+  const redis = config.REDIS_URL
+    ? createGatewayRedis(config.REDIS_URL, (error) => logger.warn({ err: error.message }, 'redis connection error'))
+    : undefined;
+  // No offline queue: until Redis is ready, limits would take the store-down path.
+  if (redis) await waitReady(redis);
+  await app.register(rateLimits, { redis, audit, registry: metrics.registry, defaultFailMode: 'open' });
+  app.addHook('onClose', async () => {
+    await redis?.quit().catch(() => undefined);
+  });
+
+  const deps = {
+    rateLimit: (route: Route) =>
+      route.rateLimit
+        ? app.gatehouseRateLimit(route.rateLimit.policy, { failMode: route.rateLimit.failMode })
+        : undefined,
+    validator,
+    profile: accessTokenProfile(config.API_AUDIENCE),
+    audit,
+    metrics: m,
+    keysAvailable: () => keys.lastFetchedAt !== undefined,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
+  };
+  for (const route of routes) await registerRouteProxy(app, route, deps);
+
+  return {
+    app,
+    config,
+    routes,
+    validator,
+    keys,
+    audit,
+    metrics,
+    async close() {
+      await app.close();
+      await audit.flush();
+    },
+  };
+}
+
+/**
+ * Ready once the JWKS has been fetched, or can be fetched now. Probes are unauthenticated, so
+ * they may trigger at most one fetch per cooldown: /readyz cannot be used to hammer the issuer.
+ */
+function jwksReadiness(keys: RemoteKeySource, config: GatewayConfig): () => Promise<boolean> {
+  let lastAttempt = Number.NEGATIVE_INFINITY;
+  return async () => {
+    if (keys.lastFetchedAt !== undefined) return true;
+    if (Date.now() - lastAttempt < config.JWKS_COOLDOWN_SECONDS * 1000) return false;
+    lastAttempt = Date.now();
+    return keys.refresh().then(
+      () => true,
+      () => false,
+    );
+  };
+}
+
+/** A hop count becomes Fastify's function form (its types omit the number form). */
+function trustProxyOption(value: GatewayConfig['TRUST_PROXY']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof value === 'number' ? (_address, hop) => hop < value : value;
+}

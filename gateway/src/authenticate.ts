@@ -1,0 +1,236 @@
+/**
+ * Authentication per route, as a route-level onRequest hook: it runs before the body is read, so an
+ * unauthenticated caller never makes the gateway buffer a body. On success request.principal holds
+ * the validated Principal and request.accessToken the token (forwarded upstream, never logged).
+ *
+ * 'bearer'  RFC 6750 2.1 Authorization: Bearer <token>, verified as a user access token.
+ * 'none'    no credential needed (and none forwarded).
+ * 'session' / 'api-key'  placeholders that refuse with 401 until the BFF and API-key work wire them.
+ */
+import type { AuditLog } from '@gatehouse/observability';
+import { hashSubject } from '@gatehouse/observability';
+import {
+  isTokenValidationError,
+  type Principal,
+  type TokenProfile,
+  type Validator,
+  ValidatorUnavailableError,
+} from '@gatehouse/validator';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { bearerChallenge } from './authorize.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import { sendProblem } from './problem.ts';
+import type { Route } from './routes.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller; undefined on auth 'none' routes. */
+    principal?: Principal;
+    /** The validated bearer token, forwarded upstream as Authorization. Never log it. */
+    accessToken?: string;
+  }
+}
+
+/** The user access token profile (RFC 9068) every gateway route verifies against. */
+export function accessTokenProfile(audience: string): TokenProfile {
+  return { kind: 'access', typ: 'at+jwt', audience };
+}
+
+/** How long a client should wait when a dependency of validation is down. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** Refusals decided before the validator runs (the credential's transport, not the token). */
+export interface CredentialRefusal {
+  status: 400 | 401;
+  code: string;
+  /** RFC 6750 3.1 error; absent when the request simply carries no bearer credential. */
+  error?: 'invalid_request' | 'invalid_token';
+  description: string;
+}
+
+// RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/** Reads the one bearer credential of a request, or says why there is none we accept. */
+export function extractBearer(request: FastifyRequest): { token: string } | CredentialRefusal {
+  if (tokenInQuery(request.url)) {
+    // RFC 6750 2.3 allows it, but URLs end up in logs, histories and Referer headers.
+    return {
+      status: 400,
+      code: 'ERR_TOKEN_IN_QUERY',
+      error: 'invalid_request',
+      description: 'access tokens are accepted in the Authorization header only',
+    };
+  }
+  if (countHeader(request.raw.rawHeaders, 'authorization') > 1) {
+    // Node keeps only the first Authorization header; two are an ambiguity we refuse to resolve.
+    return {
+      status: 400,
+      code: 'ERR_AUTH_HEADER_REPEATED',
+      error: 'invalid_request',
+      description: 'exactly one Authorization header is allowed',
+    };
+  }
+  const header = request.headers.authorization;
+  if (header === undefined || header === '') {
+    return { status: 401, code: 'ERR_TOKEN_MISSING', description: 'an access token is required' };
+  }
+  if (!/^bearer(\s|$)/i.test(header)) {
+    // Another scheme (Basic...) is not a bearer credential at all: challenge without an error.
+    return { status: 401, code: 'ERR_AUTH_SCHEME', description: 'the Bearer scheme is required' };
+  }
+  const match = BEARER.exec(header);
+  if (!match) {
+    return {
+      status: 401,
+      code: 'ERR_TOKEN_MALFORMED',
+      error: 'invalid_token',
+      description: 'the bearer credential is malformed',
+    };
+  }
+  return { token: match[1]! };
+}
+
+function tokenInQuery(url: string): boolean {
+  const q = url.indexOf('?');
+  if (q === -1) return false;
+  try {
+    return new URLSearchParams(url.slice(q + 1)).has('access_token');
+  } catch {
+    return false;
+  }
+}
+
+function countHeader(rawHeaders: string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) count += 1;
+  return count;
+}
+
+/** A quoted-string for WWW-Authenticate: the validator's messages are safe, but never trust quoting. */
+function quotable(text: string): string {
+  return text.replace(/["\\\r\n]/g, "'");
+}
+
+export interface AuthenticateDeps {
+  validator: Validator;
+  profile: TokenProfile;
+  audit: AuditLog;
+  metrics: GatewayMetrics;
+  /** False while no JWKS has ever been fetched: an unknown key then means "unavailable", not "invalid". */
+  keysAvailable: () => boolean;
+}
+
+export function authenticateHook(route: Route, deps: AuthenticateDeps) {
+  const fail = (request: FastifyRequest, reply: FastifyReply, refusal: CredentialRefusal) => {
+    deps.metrics.authFailure(refusal.code);
+    deps.audit.record({
+      event: 'auth.failure',
+      outcome: 'failure',
+      reason: refusal.code,
+      route: route.name,
+      method: request.method,
+      ip: request.ip,
+      request_id: request.id,
+    });
+    const challenge = bearerChallenge(
+      refusal.error ? { error: refusal.error, error_description: quotable(refusal.description) } : {},
+    );
+    return sendProblem(
+      reply,
+      refusal.status,
+      {
+        slug: refusal.status === 400 ? 'invalid-request' : 'invalid-token',
+        code: refusal.code,
+        detail: `${refusal.description[0]!.toUpperCase()}${refusal.description.slice(1)}.`,
+      },
+      { 'www-authenticate': challenge },
+    );
+  };
+
+  const unavailable = (request: FastifyRequest, reply: FastifyReply, code: string) => {
+    deps.metrics.authFailure(code);
+    deps.audit.record({
+      event: 'auth.failure',
+      outcome: 'failure',
+      reason: code,
+      route: route.name,
+      method: request.method,
+      ip: request.ip,
+      request_id: request.id,
+    });
+    return sendProblem(
+      reply,
+      503,
+      {
+        slug: 'validation-unavailable',
+        code,
+        detail: 'The access token cannot be checked right now. Retry later.',
+      },
+      { 'retry-after': String(RETRY_AFTER_SECONDS) },
+    );
+  };
+
+  const bearer = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const credential = extractBearer(request);
+    if (!('token' in credential)) return fail(request, reply, credential);
+    let principal: Principal;
+    try {
+      principal = await deps.validator.verify(credential.token, deps.profile);
+    } catch (error) {
+      if (error instanceof ValidatorUnavailableError) return unavailable(request, reply, error.code);
+      if (!isTokenValidationError(error)) throw error;
+      if (error.code === 'ERR_TOKEN_KEY_UNKNOWN' && !deps.keysAvailable()) {
+        return unavailable(request, reply, 'ERR_KEYS_UNAVAILABLE');
+      }
+      return fail(request, reply, {
+        status: 401,
+        code: error.code,
+        error: 'invalid_token',
+        description: error.message,
+      });
+    }
+    request.principal = principal;
+    request.accessToken = credential.token;
+    deps.audit.record({
+      event: 'auth.success',
+      outcome: 'success',
+      route: route.name,
+      method: request.method,
+      sub: hashSubject(principal.sub),
+      client_id: principal.clientId,
+      jti: principal.jti,
+      request_id: request.id,
+    });
+  };
+
+  const notYetWired = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    // Wired by the BFF (session) and API-key work; until then these routes fail closed.
+    return fail(request, reply, {
+      status: 401,
+      code: 'ERR_AUTH_MODE_UNAVAILABLE',
+      description: `authentication mode ${route.auth} is not available yet`,
+    });
+  };
+
+  const none = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    // Public routes still refuse a token in the URL: it would be logged and forwarded.
+    if (tokenInQuery(request.url)) {
+      return fail(request, reply, {
+        status: 400,
+        code: 'ERR_TOKEN_IN_QUERY',
+        error: 'invalid_request',
+        description: 'access tokens are accepted in the Authorization header only',
+      });
+    }
+  };
+
+  switch (route.auth) {
+    case 'bearer':
+      return bearer;
+    case 'none':
+      return none;
+    default:
+      return notYetWired;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The gateway's settings: the single schema it is started with. Every name is an environment
+ * variable; GATEWAY_CONFIG_FILE may name a JSON file holding the same names (the environment wins).
+ * Production mode (NODE_ENV=production) refuses every development default that would be unsafe.
+ */
+import { fileURLToPath } from 'node:url';
+import { httpUrl, list, loadConfig, logLevel, mode, port, positiveInt, seconds } from '@gatehouse/config';
+import { z } from 'zod';
+import { parseBlockList } from './hardening.ts';
+
+/** routes.dev.json next to this package, whatever the working directory. */
+export const DEV_ROUTES_FILE = fileURLToPath(new URL('../routes.dev.json', import.meta.url));
+export const DEV_CORS_ORIGINS = ['http://localhost:8080'];
+
+/**
+ * Fastify trustProxy: 'true'/'false', a hop count, or a comma-separated list of trusted proxy
+ * addresses/CIDRs. Trusting every hop ('true') lets any client choose its own IP, which would
+ * defeat the IP block list and per-IP rate limits; production refuses it.
+ */
+const trustProxy = () =>
+  z
+    .string()
+    .optional()
+    .transform((v): boolean | number | string[] => {
+      if (v === undefined || v === 'false') return false;
+      if (v === 'true') return true;
+      if (/^\d+$/.test(v)) return Number(v);
+      return v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    });
+
+/** An origin is scheme://host[:port] and nothing else: a trailing slash or path never matches. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+const schema = z
+  .object({
+    NODE_ENV: mode().default('development'),
+    LOG_LEVEL: logLevel(),
+    GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
+    GATEWAY_PORT: port(8080),
+    /** The token service: its URL is the issuer (iss) of access tokens; JWKS at <url>/jwks. */
+    TOKEN_SERVICE_URL: httpUrl().default('http://localhost:4000'),
+    /** The aud of user access tokens (the token service's API_RESOURCE). */
+    API_AUDIENCE: z.string().min(1).default('urn:gatehouse:api'),
+    ROUTES_FILE: z.string().min(1).default(DEV_ROUTES_FILE),
+    AUDIT_LOG: z.string().min(1).default('.gatehouse/audit/gateway.jsonl'),
+    JWKS_MAX_AGE_SECONDS: seconds(300, 24 * 3600),
+    JWKS_COOLDOWN_SECONDS: seconds(30, 3600),
+    BODY_LIMIT_BYTES: positiveInt(1024 * 1024).pipe(z.number().max(64 * 1024 * 1024, 'at most 64 MiB')),
+    UPSTREAM_TIMEOUT_MS: positiveInt(10_000).pipe(z.number().max(300_000, 'at most 300000 ms')),
+    /** Browser origins allowed by CORS. Development defaults to the gateway's own UI origin. */
+    CORS_ORIGINS: z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined ? undefined : list([]).parse(v)))
+      .pipe(
+        z
+          .array(z.string().refine(isOrigin, 'each entry must be an origin like https://app.example.com'))
+          .optional(),
+      ),
+    /** IPs and CIDRs refused with 403 before anything else runs. */
+    IP_BLOCK_LIST: list([]).pipe(
+      z.array(z.string()).superRefine((entries, ctx) => {
+        for (const entry of entries) {
+          if (!isAddressOrCidr(entry)) ctx.addIssue({ code: 'custom', message: `not an IP or CIDR: ${entry}` });
+        }
+      }),
+    ),
+    TRUST_PROXY: trustProxy(),
+    /** Shared state for rate limits and the deny list (wired by later work). */
+    REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'expected a redis:// or rediss:// URL' }).optional(),
+    UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: positiveInt(1000),
+  })
+  .transform((c) => ({
+    ...c,
+    CORS_ORIGINS: c.CORS_ORIGINS ?? (c.NODE_ENV === 'production' ? [] : DEV_CORS_ORIGINS),
+  }))
+  .superRefine((c, ctx) => {
+    if (c.NODE_ENV !== 'production') return;
+    const refuse = (setting: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [setting], message });
+    if (!c.TOKEN_SERVICE_URL.startsWith('https://')) {
+      refuse('TOKEN_SERVICE_URL', 'production requires an https token service URL (the issuer)');
+    }
+    if (c.CORS_ORIGINS.some((o) => !o.startsWith('https://'))) {
+      refuse('CORS_ORIGINS', 'production allows https origins only');
+    }
+    if (c.TRUST_PROXY === true) {
+      refuse('TRUST_PROXY', 'production refuses trusting every hop: name the proxies or a hop count');
+    }
+    if (c.ROUTES_FILE === DEV_ROUTES_FILE) {
+      refuse('ROUTES_FILE', 'production refuses the development route table');
+    }
+    // Several replicas must share rate-limit counters and the deny list.
+    if (!c.REDIS_URL) refuse('REDIS_URL', 'production requires Redis (state in memory is not shared)');
+  });
+
+export type GatewayConfig = z.output<typeof schema>;
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  return loadConfig(schema, { env, fileVariable: 'GATEWAY_CONFIG_FILE' });
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  try {
+    parseBlockList([entry]);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * One @fastify/http-proxy registration per route-table entry.
+ *
+ * For a route { prefix: '/api/orders', rewritePrefix: '/orders', upstream: 'http://sales:4100' }:
+ *   GET /api/orders/123?x=1  →  GET http://sales:4100/orders/123?x=1
+ *
+ * Per route, in this order: authenticate (onRequest) → authorize (onRequest) → body read with the
+ * body limit → proxy. Methods the route does not declare get 405 with Allow, before any auth.
+ * The request headers sent upstream are rebuilt here (upstreamHeaders): identity headers a client
+ * sends are dropped, and only what the gateway itself established is added back.
+ */
+import { Readable } from 'node:stream';
+import httpProxy from '@fastify/http-proxy';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import { type AuthenticateDeps, authenticateHook } from './authenticate.ts';
+import { authorizeHook } from './authorize.ts';
+import { sendProblem } from './problem.ts';
+import { allowedMethods, HTTP_METHODS, type Route } from './routes.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route-table entry this request was matched to (absent on ops and 404 routes). */
+    route?: Route;
+  }
+  interface FastifyRequest {
+    /** Headers the gateway adds upstream; set them with setUpstreamHeader (x-gatehouse-* only). */
+    upstreamHeaders?: Record<string, string>;
+  }
+}
+
+/** Every header a later gateway piece sets for upstreams carries this prefix; clients' are dropped. */
+export const GATEWAY_HEADER_PREFIX = 'x-gatehouse-';
+
+/**
+ * Request headers never forwarded as the client sent them. Identity is carried upstream only by
+ * the validated token (and x-gatehouse-* headers the gateway sets), so anything that looks like
+ * identity is dropped rather than trusted; forwarding headers are rebuilt from what the gateway saw.
+ */
+export const STRIPPED_HEADERS: ReadonlySet<string> = new Set([
+  'authorization', // re-set from the validated token, or dropped on auth 'none'
+  'proxy-authorization',
+  'cookie', // the gateway's session cookie is the gateway's business, never a service's
+  'x-api-key', // exchanged for a JWT by the API-key auth mode; services only ever see JWTs
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-groups',
+  'x-org-id',
+  'x-roles',
+  'x-scopes',
+  'x-scope',
+  'x-client-id',
+  'x-message-token',
+  'x-remote-user',
+  'remote-user',
+  'x-subject',
+  'x-sub',
+  'x-tenant-id',
+  'x-subscription-level',
+  // rebuilt below from what the gateway observed
+  'x-request-id',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-real-ip',
+]);
+export const STRIPPED_HEADER_PREFIXES: readonly string[] = [
+  GATEWAY_HEADER_PREFIX,
+  'x-user',
+  'x-principal',
+  'x-auth',
+  'x-identity',
+];
+
+export function isStrippedHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return STRIPPED_HEADERS.has(lower) || STRIPPED_HEADER_PREFIXES.some((p) => lower.startsWith(p));
+}
+
+/** For later gateway pieces (message-token minting...): a header to send upstream with this request. */
+export function setUpstreamHeader(request: FastifyRequest, name: string, value: string): void {
+  const lower = name.toLowerCase();
+  if (!lower.startsWith(GATEWAY_HEADER_PREFIX)) {
+    throw new TypeError(`gateway-set upstream headers must start with ${GATEWAY_HEADER_PREFIX}`);
+  }
+  request.upstreamHeaders = { ...request.upstreamHeaders, [lower]: value };
+}
+
+/** The headers the upstream receives: the client's minus stripped ones, plus the gateway's own. */
+export function upstreamHeaders(request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!isStrippedHeader(name)) out[name] = value;
+  }
+  out['x-request-id'] = request.id;
+  out['x-forwarded-for'] = request.ip;
+  out['x-forwarded-proto'] = request.protocol;
+  if (request.accessToken !== undefined) out.authorization = `Bearer ${request.accessToken}`;
+  const length = bodyLengths.get(request);
+  if (length !== undefined) out['content-length'] = String(length);
+  Object.assign(out, request.upstreamHeaders);
+  return out;
+}
+
+/** Response headers that only describe the upstream's software. */
+const HIDDEN_RESPONSE_HEADERS = ['server', 'x-powered-by'];
+
+function downstreamHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...headers };
+  for (const name of HIDDEN_RESPONSE_HEADERS) delete out[name];
+  return out;
+}
+
+const bodyLengths = new WeakMap<FastifyRequest, number>();
+
+/**
+ * The whole body is read (up to the limit) before anything is sent upstream, so the limit holds
+ * for chunked bodies too and an upstream never receives half a request. It is handed to the proxy
+ * as a stream of the same bytes: no re-encoding.
+ */
+function bufferedBodies(scope: FastifyInstance, bodyLimit: number): void {
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
+    const bytes = body as Buffer;
+    bodyLengths.set(request, bytes.length);
+    done(null, bytes.length === 0 ? undefined : Readable.from([bytes], { objectMode: false }));
+  });
+}
+
+/** Upstream failures as problems: the address, port and library message stay in the log. */
+function upstreamFailed(reply: FastifyReply, error: FastifyError): void {
+  const timedOut = error.statusCode === 504;
+  reply.request.log.warn({ err: error, upstreamStatus: timedOut ? 504 : 502 }, 'upstream request failed');
+  if (reply.sent) return;
+  sendProblem(
+    reply,
+    timedOut ? 504 : 502,
+    timedOut
+      ? { slug: 'upstream-timeout', code: 'ERR_UPSTREAM_TIMEOUT', detail: 'The upstream service did not answer in time.' }
+      : { slug: 'upstream-unavailable', code: 'ERR_UPSTREAM_UNAVAILABLE', detail: 'The upstream service is unavailable.' },
+  );
+}
+
+export interface ProxyDeps extends AuthenticateDeps {
+  bodyLimit: number;
+  upstreamTimeoutMs: number;
+  /** The route's rate-limit hook, after authentication (limits key on the principal). */
+  rateLimit?: (route: Route) => preHandlerAsyncHookHandler | undefined;
+}
+
+export async function registerRouteProxy(app: FastifyInstance, route: Route, deps: ProxyDeps): Promise<void> {
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', authenticateHook(route, deps));
+    scope.addHook('onRequest', authorizeHook(route, deps));
+    const limit = deps.rateLimit?.(route);
+    if (limit) scope.addHook('preHandler', limit);
+    bufferedBodies(scope, deps.bodyLimit);
+    await scope.register(httpProxy, {
+      upstream: route.upstream,
+      prefix: route.prefix,
+      rewritePrefix: route.rewritePrefix,
+      httpMethods: allowedMethods(route),
+      // Our parser above reads and limits the body; the plugin's own would stream it unbounded.
+      proxyPayloads: false,
+      config: { route },
+      undici: {
+        connect: { timeout: deps.upstreamTimeoutMs },
+        headersTimeout: deps.upstreamTimeoutMs,
+        bodyTimeout: deps.upstreamTimeoutMs,
+      },
+      replyOptions: {
+        // The plugin types these over every server kind; ours is plain HTTP/1.1.
+        rewriteRequestHeaders: (request, headers) =>
+          upstreamHeaders(request as FastifyRequest, headers as IncomingHttpHeaders),
+        rewriteHeaders: (headers) => downstreamHeaders(headers) as IncomingHttpHeaders,
+        onError: (reply, { error }) => upstreamFailed(reply as FastifyReply, error as FastifyError),
+      },
+    });
+  });
+  await registerMethodNotAllowed(app, route);
+}
+
+/** Methods the route does not declare: 405 with Allow. No auth needed to learn what a path allows. */
+async function registerMethodNotAllowed(app: FastifyInstance, route: Route): Promise<void> {
+  const allowed = allowedMethods(route);
+  const refused = HTTP_METHODS.filter((m) => !allowed.includes(m));
+  if (refused.length === 0) return;
+  const allow = allowed.join(', ');
+  await app.register(
+    async (scope) => {
+      for (const url of ['/', '/*']) {
+        scope.route({
+          method: refused,
+          url,
+          config: { route },
+          handler: async (_request, reply) =>
+            sendProblem(
+              reply,
+              405,
+              { slug: 'method-not-allowed', code: 'ERR_METHOD_NOT_ALLOWED', detail: `Allowed methods: ${allow}.` },
+              { allow },
+            ),
+        });
+      }
+    },
+    { prefix: route.prefix },
+  );
+}

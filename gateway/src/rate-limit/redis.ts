@@ -1,0 +1,47 @@
+/**
+ * The gateway's ioredis client for rate limiting: a dead Redis must cost milliseconds, not seconds.
+ * Same settings as token-service/src/stores/redis.ts createRedis (copied, not imported: deployables
+ * do not import each other; this belongs in a shared package), with tighter timeouts because a
+ * rate-limit check sits on every proxied request.
+ *
+ * - enableOfflineQueue: false — while disconnected, commands fail at once instead of queueing.
+ *   Consequence: wait for 'ready' (waitReady) before the first command, or the first requests
+ *   take the Redis-down path.
+ * - maxRetriesPerRequest: 1 — a command interrupted by a dropped connection is not retried forever.
+ * - connectTimeout / commandTimeout: 250 ms — bounds a hung (not dead) server.
+ * - retryStrategy: reconnect forever, backing off to one attempt per second.
+ */
+import { Redis } from 'ioredis';
+
+export const GATEWAY_REDIS_TIMEOUT_MS = 250;
+
+export function createGatewayRedis(url: string, onError?: (err: Error) => void): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: GATEWAY_REDIS_TIMEOUT_MS,
+    commandTimeout: GATEWAY_REDIS_TIMEOUT_MS,
+    retryStrategy: (times) => Math.min(times * 50, 1000),
+  });
+  // Without a listener ioredis prints every connection error to stderr.
+  redis.on('error', onError ?? (() => {}));
+  return redis;
+}
+
+/** Resolves once the client is ready, rejects after timeoutMs (the client keeps reconnecting). */
+export async function waitReady(redis: Redis, timeoutMs = 5000): Promise<void> {
+  if (redis.status === 'ready') return;
+  let timer: NodeJS.Timeout | undefined;
+  let onReady: (() => void) | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      onReady = resolve;
+      redis.once('ready', onReady);
+      timer = setTimeout(() => reject(new Error(`redis not ready after ${timeoutMs} ms`)), timeoutMs);
+    });
+  } finally {
+    clearTimeout(timer);
+    if (onReady) redis.off('ready', onReady);
+  }
+}
