@@ -9,14 +9,18 @@ import { type AuditLog, createAuditLog, createLogger, createMetrics, type Metric
 import { createValidator, type RemoteKeySource, remoteKeys, type Validator } from '@gatehouse/validator';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { apiKeyAuthentication } from './api-keys/authenticate.ts';
 import { accessTokenProfile } from './authenticate.ts';
 import type { GatewayConfig } from './config.ts';
+import { redisDenyList } from './deny-list.ts';
+import { createTokenServiceClient, type TokenServiceClient } from './exchange/client.ts';
+import { messageTokens } from './exchange/mint.ts';
 import { registerHardening } from './hardening.ts';
 import { countRequests, gatewayMetrics } from './metrics.ts';
 import { installProblemHandlers, sendProblem } from './problem.ts';
 import { registerRouteProxy } from './proxy.ts';
 import { createGatewayRedis, rateLimits, waitReady } from './rate-limit/index.ts';
-import { loadRoutesFile, type Route } from './routes.ts';
+import { loadRoutesFile, type Route, RouteTableError } from './routes.ts';
 
 export interface BuildOptions {
   /** Test hooks: where the app log and the audit stream go. */
@@ -60,9 +64,7 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
       if (outcome === 'error') logger.warn({ err: error }, 'JWKS refresh failed');
     },
   });
-  const validator = createValidator({ issuer: config.TOKEN_SERVICE_URL, keys });
-  // Warm the key set so the first request does not wait for it; failure is logged by onRefresh.
-  keys.refresh().catch(() => {});
+  const tokenService = tokenServiceClient(config, routes);
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -77,7 +79,7 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     },
   });
   // Other gateway plugins (rate limits) may declare the same decorations: declare each once.
-  for (const name of ['principal', 'accessToken', 'upstreamHeaders']) {
+  for (const name of ['principal', 'accessToken', 'upstreamHeaders', 'apiKeyId']) {
     if (!app.hasRequestDecorator(name)) app.decorateRequest(name, undefined);
   }
   installProblemHandlers(app);
@@ -107,21 +109,48 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     : undefined;
   // No offline queue: until Redis is ready, limits would take the store-down path.
   if (redis) await waitReady(redis);
+
+  // The token service's revocations (same Redis). Without REDIS_URL, none: a revoked JWT then lives
+  // until its short exp. The validator fails closed (503) when Redis cannot answer.
+  const validator = createValidator({
+    issuer: config.TOKEN_SERVICE_URL,
+    keys,
+    ...(redis ? { denyList: redisDenyList(redis) } : {}),
+  });
+  // Warm the key set so the first request does not wait for it; failure is logged by onRefresh.
+  keys.refresh().catch(() => {});
   await app.register(rateLimits, { redis, audit, registry: metrics.registry, defaultFailMode: 'open' });
   app.addHook('onClose', async () => {
     await redis?.quit().catch(() => undefined);
   });
 
+  const profile = accessTokenProfile(config.API_AUDIENCE);
+  const keysAvailable = () => keys.lastFetchedAt !== undefined;
   const deps = {
     rateLimit: (route: Route) =>
       route.rateLimit
         ? app.gatehouseRateLimit(route.rateLimit.policy, { failMode: route.rateLimit.failMode })
         : undefined,
     validator,
-    profile: accessTokenProfile(config.API_AUDIENCE),
+    profile,
     audit,
     metrics: m,
-    keysAvailable: () => keys.lastFetchedAt !== undefined,
+    keysAvailable,
+    ...(tokenService
+      ? {
+          messageToken: messageTokens({ client: tokenService, header: config.MESSAGE_TOKEN_HEADER, audit, metrics: m }),
+          apiKeys: apiKeyAuthentication({
+            client: tokenService,
+            validator,
+            profile,
+            apiAudience: config.API_AUDIENCE,
+            cacheSeconds: config.API_KEY_CACHE_SECONDS,
+            audit,
+            metrics: m,
+            keysAvailable,
+          }),
+        }
+      : {}),
     bodyLimit: config.BODY_LIMIT_BYTES,
     upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
   };
@@ -140,6 +169,30 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
       await audit.flush();
     },
   };
+}
+
+/**
+ * The token-service client when the gateway has its client secret. Production has no default
+ * secret: a route table that needs exchanges (exchange blocks, api-key routes) then refuses to
+ * start, rather than failing every such request later.
+ */
+function tokenServiceClient(config: GatewayConfig, routes: Route[]): TokenServiceClient | undefined {
+  if (config.GATEWAY_CLIENT_SECRET === undefined) {
+    const needing = routes.filter((r) => r.exchange !== undefined || r.auth === 'api-key');
+    if (needing.length > 0) {
+      throw new RouteTableError(
+        'GATEWAY_CLIENT_SECRET',
+        needing.map((r) => `route "${r.name}" needs the token service: set GATEWAY_CLIENT_SECRET`),
+      );
+    }
+    return undefined;
+  }
+  return createTokenServiceClient({
+    url: config.TOKEN_SERVICE_URL,
+    clientId: config.GATEWAY_CLIENT_ID,
+    clientSecret: config.GATEWAY_CLIENT_SECRET,
+    timeoutMs: config.EXCHANGE_TIMEOUT_MS,
+  });
 }
 
 /**

@@ -5,7 +5,8 @@
  *
  * 'bearer'  RFC 6750 2.1 Authorization: Bearer <token>, verified as a user access token.
  * 'none'    no credential needed (and none forwarded).
- * 'session' / 'api-key'  placeholders that refuse with 401 until the BFF and API-key work wire them.
+ * 'api-key' X-API-Key exchanged for a JWT at the token service (api-keys/authenticate.ts).
+ * 'session' placeholder that refuses with 401 until the BFF work wires it.
  */
 import type { AuditLog } from '@gatehouse/observability';
 import { hashSubject } from '@gatehouse/observability';
@@ -119,6 +120,8 @@ export interface AuthenticateDeps {
   metrics: GatewayMetrics;
   /** False while no JWKS has ever been fetched: an unknown key then means "unavailable", not "invalid". */
   keysAvailable: () => boolean;
+  /** The 'api-key' mode's hook for a route (api-keys/authenticate.ts); without it the mode fails closed. */
+  apiKeys?: (route: Route) => (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 }
 
 export function authenticateHook(route: Route, deps: AuthenticateDeps) {
@@ -230,6 +233,8 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
       return bearer;
     case 'none':
       return none;
+    case 'api-key':
+      return deps.apiKeys ? deps.apiKeys(route) : notYetWired;
     default:
       return notYetWired;
   }

@@ -11,6 +11,8 @@ import { parseBlockList } from './hardening.ts';
 /** routes.dev.json next to this package, whatever the working directory. */
 export const DEV_ROUTES_FILE = fileURLToPath(new URL('../routes.dev.json', import.meta.url));
 export const DEV_CORS_ORIGINS = ['http://localhost:8080'];
+/** The token service's documented development secret for client "gateway"; production refuses it. */
+export const DEV_GATEWAY_CLIENT_SECRET = 'dev-gateway-secret-change-me';
 
 /**
  * Fastify trustProxy: 'true'/'false', a hop count, or a comma-separated list of trusted proxy
@@ -76,13 +78,34 @@ const schema = z
       }),
     ),
     TRUST_PROXY: trustProxy(),
-    /** Shared state for rate limits and the deny list (wired by later work). */
+    /** Shared state for rate limits and the jti deny list (deny-list.ts). */
     REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'expected a redis:// or rediss:// URL' }).optional(),
     UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: positiveInt(1000),
+    /** The gateway's OAuth client at the token service (client_secret_basic), for token exchange. */
+    GATEWAY_CLIENT_ID: z.string().min(1).default('gateway'),
+    /**
+     * Development defaults to the token service's documented dev secret. Production has no default
+     * (routes needing the token service then refuse to start, see app.ts) and refuses the dev value.
+     */
+    GATEWAY_CLIENT_SECRET: z.string().min(1).optional(),
+    /** Per token-exchange call, connect to body; a slow token service becomes a 503, not a hung request. */
+    EXCHANGE_TIMEOUT_MS: positiveInt(2000).pipe(z.number().max(30_000, 'at most 30000 ms')),
+    /** The upstream header carrying the message token; must be x-gatehouse-* (clients' are stripped). */
+    MESSAGE_TOKEN_HEADER: z
+      .string()
+      .regex(/^x-gatehouse-[a-z0-9-]+$/, 'a lower-case header name starting with x-gatehouse-')
+      .default('x-gatehouse-message-token'),
+    /**
+     * How long an API key's exchanged JWT is reused (0 = exchange on every request). This is the
+     * window in which a revoked key keeps working when no shared deny list is configured.
+     */
+    API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(60, 'at most 60 s').default(30),
   })
   .transform((c) => ({
     ...c,
     CORS_ORIGINS: c.CORS_ORIGINS ?? (c.NODE_ENV === 'production' ? [] : DEV_CORS_ORIGINS),
+    GATEWAY_CLIENT_SECRET:
+      c.GATEWAY_CLIENT_SECRET ?? (c.NODE_ENV === 'production' ? undefined : DEV_GATEWAY_CLIENT_SECRET),
   }))
   .superRefine((c, ctx) => {
     if (c.NODE_ENV !== 'production') return;
@@ -99,6 +122,9 @@ const schema = z
     }
     if (c.ROUTES_FILE === DEV_ROUTES_FILE) {
       refuse('ROUTES_FILE', 'production refuses the development route table');
+    }
+    if (c.GATEWAY_CLIENT_SECRET === DEV_GATEWAY_CLIENT_SECRET) {
+      refuse('GATEWAY_CLIENT_SECRET', 'production refuses the development default secret');
     }
     // Several replicas must share rate-limit counters and the deny list.
     if (!c.REDIS_URL) refuse('REDIS_URL', 'production requires Redis (state in memory is not shared)');

@@ -148,6 +148,11 @@ export interface ProxyDeps extends AuthenticateDeps {
   upstreamTimeoutMs: number;
   /** The route's rate-limit hook, after authentication (limits key on the principal). */
   rateLimit?: (route: Route) => preHandlerAsyncHookHandler | undefined;
+  /**
+   * The route's message-token hook (exchange/mint.ts), after the rate limit: a limited request never
+   * costs an exchange. It sets the message-token header with setUpstreamHeader, or answers 403/503.
+   */
+  messageToken?: (route: Route) => preHandlerAsyncHookHandler | undefined;
 }
 
 export async function registerRouteProxy(app: FastifyInstance, route: Route, deps: ProxyDeps): Promise<void> {
@@ -156,6 +161,8 @@ export async function registerRouteProxy(app: FastifyInstance, route: Route, dep
     scope.addHook('onRequest', authorizeHook(route, deps));
     const limit = deps.rateLimit?.(route);
     if (limit) scope.addHook('preHandler', limit);
+    const mint = deps.messageToken?.(route);
+    if (mint) scope.addHook('preHandler', mint);
     bufferedBodies(scope, deps.bodyLimit);
     await scope.register(httpProxy, {
       upstream: route.upstream,

@@ -169,10 +169,10 @@ t.test('auth none: no token needed, and none forwarded', async (t) => {
   t.notOk((r.body.headers as Record<string, string>).authorization, 'an unvalidated credential is not forwarded');
 });
 
-t.test('auth modes not wired yet fail closed', async (t) => {
+t.test('an unknown API key fails closed (the api-key mode is wired: see api-key.test.ts)', async (t) => {
   const r = await call('/api/keyed', { headers: { 'x-api-key': 'gth_test_0123456789abcdef0123456789abcdef' } });
   t.equal(r.status, 401);
-  t.match(r.body, { code: 'ERR_AUTH_MODE_UNAVAILABLE' });
+  t.match(r.body, { code: 'ERR_API_KEY_INVALID' });
 });
 
 t.test('auth failures are counted by reason', async (t) => {

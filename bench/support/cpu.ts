@@ -1,0 +1,51 @@
+/** CPU accounting for the gateway bench (Linux /proc; undefined elsewhere). */
+import { createConnection } from 'node:net';
+import { platform } from 'node:os';
+import { readFile } from 'node:fs/promises';
+
+/** CPU seconds (utime + stime) of one process. */
+export async function processCpuSeconds(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined || platform() !== 'linux') return undefined;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state); utime and stime are fields 14 and 15, in clock ticks (USER_HZ = 100).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy and stolen CPU seconds of the whole machine, all CPUs added (/proc/stat). */
+export async function machineCpuSeconds(): Promise<{ busy: number; steal: number } | undefined> {
+  if (platform() !== 'linux') return undefined;
+  try {
+    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    const busy = ticks.slice(0, 7).reduce((sum, value) => sum + value, 0) - (ticks[3] ?? 0) - (ticks[4] ?? 0);
+    return { busy: busy / 100, steal: (ticks[7] ?? 0) / 100 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** redis-server's own CPU seconds (INFO cpu: used_cpu_user + used_cpu_sys), over one raw RESP command. */
+export function redisCpuSeconds(port: number): Promise<number | undefined> {
+  return new Promise((done) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let text = '';
+    const finish = (value: number | undefined) => {
+      socket.destroy();
+      done(value);
+    };
+    socket.setTimeout(1000, () => finish(undefined));
+    socket.once('error', () => finish(undefined));
+    socket.once('connect', () => socket.write('INFO cpu\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const user = /used_cpu_user:([\d.]+)/.exec(text)?.[1];
+      const sys = /used_cpu_sys:([\d.]+)/.exec(text)?.[1];
+      if (user !== undefined && sys !== undefined) finish(Number(user) + Number(sys));
+    });
+  });
+}
