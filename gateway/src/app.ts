@@ -10,7 +10,7 @@ import { createValidator, type RemoteKeySource, remoteKeys, type Validator } fro
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { apiKeyAuthentication } from './api-keys/authenticate.ts';
-import { accessTokenProfile } from './authenticate.ts';
+import { accessTokenProfile, type SessionAuthentication } from './authenticate.ts';
 import type { GatewayConfig } from './config.ts';
 import { redisDenyList } from './deny-list.ts';
 import { createTokenServiceClient, type TokenServiceClient } from './exchange/client.ts';
@@ -18,6 +18,7 @@ import { messageTokens } from './exchange/mint.ts';
 import { registerHardening } from './hardening.ts';
 import { countRequests, gatewayMetrics } from './metrics.ts';
 import { installProblemHandlers, sendProblem } from './problem.ts';
+import { bff, csrfCheck, sessionAuthenticator } from './bff/index.ts';
 import { registerRouteProxy } from './proxy.ts';
 import { createGatewayRedis, rateLimits, waitReady } from './rate-limit/index.ts';
 import { loadRoutesFile, type Route, RouteTableError } from './routes.ts';
@@ -124,6 +125,25 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     await redis?.quit().catch(() => undefined);
   });
 
+  // The browser UI's backend-for-frontend: /auth/* and the cookie session behind auth 'session'.
+  // It is the OAuth client 'gateway' too, so it needs the client secret, and a cookie secret.
+  const secret = config.GATEWAY_CLIENT_SECRET;
+  const cookieSecret = config.BFF_COOKIE_SECRET;
+  const bffEnabled = secret !== undefined && cookieSecret !== undefined;
+  if (bffEnabled) {
+    await app.register(bff, {
+      issuer: config.TOKEN_SERVICE_URL,
+      clientId: config.GATEWAY_CLIENT_ID,
+      clientSecret: secret,
+      redirectUri: config.BFF_REDIRECT_URI,
+      postLogoutRedirectUri: config.BFF_POST_LOGOUT_REDIRECT_URI,
+      cookieSecret,
+      secureCookies: config.BFF_REDIRECT_URI.startsWith('https://'),
+      allowedOrigins: config.CORS_ORIGINS,
+      audit,
+    });
+  }
+
   const profile = accessTokenProfile(config.API_AUDIENCE);
   const keysAvailable = () => keys.lastFetchedAt !== undefined;
   const deps = {
@@ -136,6 +156,9 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     audit,
     metrics: m,
     keysAvailable,
+    ...(bffEnabled
+      ? { session: { csrf: csrfCheck, accessToken: sessionAuthenticator } satisfies SessionAuthentication }
+      : {}),
     ...(tokenService
       ? {
           messageToken: messageTokens({ client: tokenService, header: config.MESSAGE_TOKEN_HEADER, audit, metrics: m }),

@@ -6,7 +6,7 @@
  * 'bearer'  RFC 6750 2.1 Authorization: Bearer <token>, verified as a user access token.
  * 'none'    no credential needed (and none forwarded).
  * 'api-key' X-API-Key exchanged for a JWT at the token service (api-keys/authenticate.ts).
- * 'session' placeholder that refuses with 401 until the BFF work wires it.
+ * 'session' mode: the BFF's cookie session (CSRF-checked), its access token verified like a bearer token.
  */
 import type { AuditLog } from '@gatehouse/observability';
 import { hashSubject } from '@gatehouse/observability';
@@ -122,6 +122,19 @@ export interface AuthenticateDeps {
   keysAvailable: () => boolean;
   /** The 'api-key' mode's hook for a route (api-keys/authenticate.ts); without it the mode fails closed. */
   apiKeys?: (route: Route) => (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+  /** The 'session' mode: the BFF's cookie session (bff/); without it the mode fails closed. */
+  session?: SessionAuthentication;
+}
+
+/** What the BFF provides for routes called by the browser with its session cookie. */
+export interface SessionAuthentication {
+  /** CSRF rule for cookie-authenticated calls: a refusal for unsafe requests that fail it. */
+  csrf(request: FastifyRequest): { code: string; detail: string } | undefined;
+  /** The session's current access token (refreshed when due), or why there is none. */
+  accessToken(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<{ accessToken: string } | { refusal: { status: 401 | 503; code: string } }>;
 }
 
 export function authenticateHook(route: Route, deps: AuthenticateDeps) {
@@ -174,12 +187,15 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
     );
   };
 
-  const bearer = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    const credential = extractBearer(request);
-    if (!('token' in credential)) return fail(request, reply, credential);
+  /** The same checks for a bearer token and a session's token: the session is only a carrier. */
+  const verifyAndAttach = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    token: string,
+  ): Promise<FastifyReply | undefined> => {
     let principal: Principal;
     try {
-      principal = await deps.validator.verify(credential.token, deps.profile);
+      principal = await deps.validator.verify(token, deps.profile);
     } catch (error) {
       if (error instanceof ValidatorUnavailableError) return unavailable(request, reply, error.code);
       if (!isTokenValidationError(error)) throw error;
@@ -194,7 +210,7 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
       });
     }
     request.principal = principal;
-    request.accessToken = credential.token;
+    request.accessToken = token;
     deps.audit.record({
       event: 'auth.success',
       outcome: 'success',
@@ -205,6 +221,24 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
       jti: principal.jti,
       request_id: request.id,
     });
+  };
+
+  const bearer = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const credential = extractBearer(request);
+    if (!('token' in credential)) return fail(request, reply, credential);
+    return verifyAndAttach(request, reply, credential.token);
+  };
+
+  const session = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const bff = deps.session!;
+    const csrf = bff.csrf(request);
+    if (csrf) return sendProblem(reply, 403, { slug: 'csrf', code: csrf.code, detail: csrf.detail });
+    const result = await bff.accessToken(request, reply);
+    if ('refusal' in result) {
+      if (result.refusal.status === 503) return unavailable(request, reply, result.refusal.code);
+      return fail(request, reply, { status: 401, code: result.refusal.code, description: 'sign in again' });
+    }
+    return verifyAndAttach(request, reply, result.accessToken);
   };
 
   const notYetWired = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
@@ -235,6 +269,8 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
       return none;
     case 'api-key':
       return deps.apiKeys ? deps.apiKeys(route) : notYetWired;
+    case 'session':
+      return deps.session ? session : notYetWired;
     default:
       return notYetWired;
   }

@@ -13,6 +13,7 @@ export const DEV_ROUTES_FILE = fileURLToPath(new URL('../routes.dev.json', impor
 export const DEV_CORS_ORIGINS = ['http://localhost:8080'];
 /** The token service's documented development secret for client "gateway"; production refuses it. */
 export const DEV_GATEWAY_CLIENT_SECRET = 'dev-gateway-secret-change-me';
+export const DEV_BFF_COOKIE_SECRET = 'dev-bff-cookie-secret-change-me-0123456789';
 
 /**
  * Fastify trustProxy: 'true'/'false', a hop count, or a comma-separated list of trusted proxy
@@ -100,12 +101,21 @@ const schema = z
      * window in which a revoked key keeps working when no shared deny list is configured.
      */
     API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(60, 'at most 60 s').default(30),
+    /** The browser UI's session (BFF): where the token service sends the user back, and after logout. */
+    BFF_REDIRECT_URI: httpUrl().default('http://localhost:8080/auth/callback'),
+    BFF_POST_LOGOUT_REDIRECT_URI: z.url({ message: 'expected a URL' }).default('http://localhost:8080/'),
+    /**
+     * Encrypts the session cookie (AES-256-GCM key derived from it). Development has a documented
+     * default; production has none (no BFF without it) and refuses the development value.
+     */
+    BFF_COOKIE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   })
   .transform((c) => ({
     ...c,
     CORS_ORIGINS: c.CORS_ORIGINS ?? (c.NODE_ENV === 'production' ? [] : DEV_CORS_ORIGINS),
     GATEWAY_CLIENT_SECRET:
       c.GATEWAY_CLIENT_SECRET ?? (c.NODE_ENV === 'production' ? undefined : DEV_GATEWAY_CLIENT_SECRET),
+    BFF_COOKIE_SECRET: c.BFF_COOKIE_SECRET ?? (c.NODE_ENV === 'production' ? undefined : DEV_BFF_COOKIE_SECRET),
   }))
   .superRefine((c, ctx) => {
     if (c.NODE_ENV !== 'production') return;
@@ -122,6 +132,12 @@ const schema = z
     }
     if (c.ROUTES_FILE === DEV_ROUTES_FILE) {
       refuse('ROUTES_FILE', 'production refuses the development route table');
+    }
+    if (c.BFF_COOKIE_SECRET === DEV_BFF_COOKIE_SECRET) {
+      refuse('BFF_COOKIE_SECRET', 'production refuses the development cookie secret');
+    }
+    if (c.BFF_COOKIE_SECRET !== undefined && !c.BFF_REDIRECT_URI.startsWith('https://')) {
+      refuse('BFF_REDIRECT_URI', 'production requires an https redirect URI');
     }
     if (c.GATEWAY_CLIENT_SECRET === DEV_GATEWAY_CLIENT_SECRET) {
       refuse('GATEWAY_CLIENT_SECRET', 'production refuses the development default secret');

@@ -86,6 +86,13 @@ t.test('production refuses unsafe development defaults, naming each', async (t) 
   t.same(refusal({ ...production, TOKEN_SERVICE_URL: 'http://id.example.com' }).settings, ['TOKEN_SERVICE_URL']);
   t.same(refusal({ ...production, CORS_ORIGINS: 'http://app.example.com' }).settings, ['CORS_ORIGINS']);
   t.same(refusal({ ...production, TRUST_PROXY: 'true' }).settings, ['TRUST_PROXY']);
+  t.equal(loadGatewayConfig(production).BFF_COOKIE_SECRET, undefined, 'no BFF cookie secret by default');
+  t.same(
+    refusal({ ...production, BFF_COOKIE_SECRET: 'dev-bff-cookie-secret-change-me-0123456789' }).settings.sort(),
+    ['BFF_COOKIE_SECRET', 'BFF_REDIRECT_URI'],
+    'the development cookie secret, and an http redirect URI once the BFF is on',
+  );
+  t.same(refusal({ ...production, BFF_COOKIE_SECRET: 'short' }).settings, ['BFF_COOKIE_SECRET']);
   t.match(refusal({ ...production, TOKEN_SERVICE_URL: 'http://x' }).message, /https/);
 });
 
