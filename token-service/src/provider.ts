@@ -108,7 +108,9 @@ export function createProvider({ config, keys, accounts, clients, adapter }: Pro
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 3600,
-      Session: 24 * 3600,
+      // Refresh tokens without offline_access end with the session (oidc-provider's
+      // expiresWithSession), so the session lasts as long as a refresh token may.
+      Session: config.REFRESH_TOKEN_TTL,
       Grant: config.REFRESH_TOKEN_TTL,
       RefreshToken: config.REFRESH_TOKEN_TTL,
     },
