@@ -16,54 +16,24 @@
  * BENCH_GRANTS ("client_credentials,exchange": one of them alone, e.g. to profile it),
  * BENCH_CPU_PROF (a directory: the service runs with --cpu-prof and writes its profile there).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { arch, cpus, loadavg, platform, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loginWithCode } from '../token-service/test/support/oauth.ts';
 import { freePort, SECRETS } from '../token-service/test/support/token-service.ts';
-
-// ---------------------------------------------------------------------------------------------
-// autocannon (CommonJS, no bundled types): the slice of its programmatic API used here.
-
-interface AutocannonOptions {
-  url: string;
-  method: 'POST';
-  headers: Record<string, string>;
-  body: string;
-  connections: number;
-  pipelining: number;
-  duration: number;
-  timeout: number;
-}
-
-interface AutocannonResult {
-  duration: number;
-  errors: number;
-  timeouts: number;
-  statusCodeStats: Record<string, { count: number }>;
-}
-
-interface AutocannonInstance {
-  on(
-    event: 'response',
-    listener: (client: unknown, statusCode: number, bytes: number, ms: number) => void,
-  ): void;
-  stop(): void;
-}
-
-type Autocannon = (
-  options: AutocannonOptions,
-  done: (error: Error | null, result: AutocannonResult) => void,
-) => AutocannonInstance;
-
-const requireCjs = createRequire(import.meta.url);
-const autocannon = requireCjs('autocannon') as Autocannon;
-const autocannonVersion = (requireCjs('autocannon/package.json') as { version: string }).version;
+import {
+  BenchError,
+  type Child,
+  installCleanup,
+  startChild,
+  trackTempDir,
+  untrackTempDir,
+  waitReady,
+} from './support/children.ts';
+import { machineCpuSeconds, processCpuSeconds } from './support/cpu.ts';
+import { type AutocannonRun, autocannonVersion, REQUEST_TIMEOUT_S, runAutocannon } from './support/load.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -73,8 +43,6 @@ const SERVICE_MAIN = join(ROOT, 'token-service', 'src', 'main.ts');
 const RATE_LIMIT = '100000000';
 const RATE_LIMIT_WINDOW_SECONDS = '60';
 const READY_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 5_000;
-const REQUEST_TIMEOUT_S = 10;
 
 const ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -117,34 +85,14 @@ function grantsSetting(): Set<'client_credentials' | 'exchange'> {
   return grants;
 }
 
-class BenchError extends Error {}
-
 // ---------------------------------------------------------------------------------------------
 // The token service as a child process
 
 interface Service {
-  child: ChildProcess;
+  child: Child;
   port: number;
   issuer: string;
   base: string;
-  output: () => string;
-}
-
-/** Keeps the last few KiB of the child's stdout/stderr, for error reports. */
-function tail(limit = 8192) {
-  let text = '';
-  return {
-    push(chunk: Buffer | string) {
-      text = (text + chunk.toString()).slice(-limit);
-    },
-    get: () => text,
-  };
-}
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
 }
 
 async function startService(dir: string, cpuProfDir: string | undefined): Promise<Service> {
@@ -172,100 +120,23 @@ async function startService(dir: string, cpuProfDir: string | undefined): Promis
     ACCESS_TOKEN_TTL: '3600',
   };
   const args = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, SERVICE_MAIN] : [SERVICE_MAIN];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  let spawnError: Error | undefined;
-  child.once('error', (error) => {
-    spawnError = error;
-  });
-  const out = tail();
-  child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => out.push(chunk));
-  const service: Service = { child, port, issuer, base, output: out.get };
-
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (spawnError) throw new BenchError(`cannot start the token service: ${spawnError.message}`);
-    if (exited(child)) break;
-    try {
-      const response = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) });
-      await response.body?.cancel();
-      if (response.status === 200) return service;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
+  const child = startChild('the token service', process.execPath, args, env, { cwd: ROOT });
+  const ready = async () => {
+    const response = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) });
+    await response.body?.cancel();
+    return response.status === 200;
+  };
+  try {
+    await waitReady(child, ready, READY_TIMEOUT_MS);
+  } catch (error) {
+    await child.stop();
+    throw error;
   }
-  await stopService(service);
-  throw new BenchError(
-    exited(child)
-      ? `the token service exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out.get()}`
-      : `the token service was not ready within ${READY_TIMEOUT_MS / 1000} s:\n${out.get()}`,
-  );
-}
-
-async function stopService(service: Service): Promise<void> {
-  const { child } = service;
-  if (exited(child)) return;
-  const gone = new Promise((done) => child.once('exit', done));
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const inTime = await Promise.race([
-    gone.then(() => true),
-    new Promise<boolean>((done) => {
-      timer = setTimeout(() => done(false), STOP_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (!inTime) {
-    child.kill('SIGKILL');
-    await gone;
-  }
+  return { child, port, issuer, base };
 }
 
 /** Whatever happens to the bench (watchdog, Ctrl-C), no service or temp directory is left behind. */
-const live = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
-function cleanupSync(): void {
-  for (const child of live) child.kill('SIGKILL');
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-}
-process.on('exit', cleanupSync);
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.once(signal, () => process.exit(code));
-}
-
-/** Server CPU time in seconds (utime + stime from /proc), or undefined off Linux. */
-async function processCpuSeconds(pid: number | undefined): Promise<number | undefined> {
-  if (pid === undefined || platform() !== 'linux') return undefined;
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state); utime and stime are fields 14 and 15, in clock ticks (USER_HZ = 100).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Busy and stolen CPU seconds of the whole machine, all CPUs added (/proc/stat), or undefined off Linux. */
-async function machineCpuSeconds(): Promise<{ busy: number; steal: number } | undefined> {
-  if (platform() !== 'linux') return undefined;
-  try {
-    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
-    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    // user nice system idle iowait irq softirq steal. Busy is user to softirq less idle and iowait;
-    // steal is time the hypervisor gave this machine's CPUs to another machine.
-    const busy = ticks.slice(0, 7).reduce((sum, value) => sum + value, 0) - (ticks[3] ?? 0) - (ticks[4] ?? 0);
-    return { busy: busy / 100, steal: (ticks[7] ?? 0) / 100 };
-  } catch {
-    return undefined;
-  }
-}
+installCleanup();
 
 // ---------------------------------------------------------------------------------------------
 // Load
@@ -346,37 +217,16 @@ async function sanityCheck(base: string, workload: Workload): Promise<void> {
   }
 }
 
-interface LoadRun {
-  result: AutocannonResult;
-  ok: number;
-  latencyMicros: ReturnType<typeof createHistogram>;
-}
-
-function runLoad(base: string, workload: Workload, connections: number, seconds: number): Promise<LoadRun> {
-  const latencyMicros = createHistogram();
-  let ok = 0;
-  return new Promise((done, fail) => {
-    const instance = autocannon(
-      {
-        url: `${base}/token`,
-        method: 'POST',
-        headers: workload.headers,
-        body: workload.body,
-        connections,
-        pipelining: 1,
-        duration: seconds,
-        timeout: REQUEST_TIMEOUT_S,
-      },
-      (error, result) => {
-        if (error) fail(error);
-        else done({ result, ok, latencyMicros });
-      },
-    );
-    instance.on('response', (_client, statusCode, _bytes, ms) => {
-      if (Number(statusCode) !== 200) return;
-      ok += 1;
-      latencyMicros.record(Math.max(1, Math.round(ms * 1000)));
-    });
+function runLoad(base: string, workload: Workload, connections: number, seconds: number): Promise<AutocannonRun> {
+  return runAutocannon({
+    url: `${base}/token`,
+    method: 'POST',
+    headers: workload.headers,
+    body: workload.body,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    timeout: REQUEST_TIMEOUT_S,
   });
 }
 
@@ -438,11 +288,11 @@ const plus = (total: number | undefined, value: number | undefined) =>
 /** One measured round of one grant, added to its tally. */
 async function round(service: Service, workload: Workload, seconds: number, tally: Tally): Promise<void> {
   const machineBefore = await machineCpuSeconds();
-  const serverBefore = await processCpuSeconds(service.child.pid);
+  const serverBefore = await processCpuSeconds(service.child.process.pid);
   const loadBefore = process.cpuUsage();
   const { result, ok, latencyMicros } = await runLoad(service.base, workload, tally.concurrency, seconds);
   const load = process.cpuUsage(loadBefore);
-  const serverAfter = await processCpuSeconds(service.child.pid);
+  const serverAfter = await processCpuSeconds(service.child.process.pid);
   const machineAfter = await machineCpuSeconds();
 
   tally.seconds += result.duration > 0 ? result.duration : seconds;
@@ -480,8 +330,8 @@ async function measureConcurrency(
     const order = r % 2 === 0 ? workloads.keys() : [...workloads.keys()].reverse();
     for (const index of order) {
       await round(service, workloads[index]!, slice, tallies[index]!);
-      if (exited(service.child)) {
-        throw new BenchError(`the token service died during the run:\n${service.output()}`);
+      if (service.child.exited()) {
+        throw new BenchError(`the token service died during the run:\n${service.child.output()}`);
       }
     }
   }
@@ -616,7 +466,7 @@ async function main(): Promise<number> {
 
   const cpuList = cpus();
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
-  tempDirs.add(dir);
+  trackTempDir(dir);
   let service: Service | undefined;
   try {
     service = await startService(dir, cpuProfDir);
@@ -671,9 +521,9 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
-    if (service) await stopService(service);
+    if (service) await service.child.stop();
     await rm(dir, { recursive: true, force: true });
-    tempDirs.delete(dir);
+    untrackTempDir(dir);
     clearTimeout(watchdog);
   }
 }

@@ -65,8 +65,14 @@ function tail(limit = 8192) {
  * Starts a child. Its stdin is a pipe the child may watch (the Node children here exit when it
  * closes, so even a SIGKILLed bench leaves no Node child behind).
  */
-export function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Child {
-  const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+export function startChild(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { cwd?: string } = {},
+): Child {
+  const child = spawn(command, args, { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(child);
   const out = tail();
   let spawnError: Error | undefined;

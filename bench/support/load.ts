@@ -9,20 +9,25 @@ import { sleep } from './children.ts';
 
 // autocannon (CommonJS, no bundled types): the slice of its programmatic API used here.
 interface AutocannonRequest {
-  method: 'GET';
+  method: 'GET' | 'POST';
   path: string;
   headers: Record<string, string>;
+  body?: string;
   setupRequest?: (request: AutocannonRequest) => AutocannonRequest;
 }
-interface AutocannonOptions {
+/** Either `requests`, or one request given by `method`, `headers` and `body` (on `url` itself). */
+export interface AutocannonOptions {
   url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
   connections: number;
   pipelining: number;
   duration: number;
   timeout: number;
-  requests: AutocannonRequest[];
+  requests?: AutocannonRequest[];
 }
-interface AutocannonResult {
+export interface AutocannonResult {
   duration: number;
   errors: number;
   timeouts: number;
@@ -70,54 +75,60 @@ export function forwardedFor(): () => string {
   };
 }
 
-export function closedLoop(target: Target, connections: number, seconds: number): Promise<LoadResult> {
+/** One autocannon run as it reports it, with the count and latency (µs) of its 200 responses. */
+export interface AutocannonRun {
+  result: AutocannonResult;
+  ok: number;
+  latencyMicros: RecordableHistogram;
+}
+
+export function runAutocannon(options: AutocannonOptions): Promise<AutocannonRun> {
   const latencyMicros = createHistogram();
   let ok = 0;
-  const address = forwardedFor();
   return new Promise((done, fail) => {
-    const instance = autocannon(
-      {
-        url: target.base,
-        connections,
-        pipelining: 1,
-        duration: seconds,
-        timeout: REQUEST_TIMEOUT_S,
-        requests: [
-          {
-            method: 'GET',
-            path: target.path,
-            headers: target.headers,
-            setupRequest: (request) => ({
-              ...request,
-              headers: { ...request.headers, 'x-forwarded-for': address() },
-            }),
-          },
-        ],
-      },
-      (error, result) => {
-        if (error) {
-          fail(error);
-          return;
-        }
-        const statuses = new Map<string, number>();
-        for (const [code, stat] of Object.entries(result.statusCodeStats)) {
-          if (code !== '200') statuses.set(code, stat.count);
-        }
-        done({
-          seconds: result.duration > 0 ? result.duration : seconds,
-          ok,
-          statuses,
-          socketErrors: result.errors,
-          latencyMicros,
-        });
-      },
-    );
+    const instance = autocannon(options, (error, result) => {
+      if (error) fail(error);
+      else done({ result, ok, latencyMicros });
+    });
     instance.on('response', (_client, statusCode, _bytes, ms) => {
       if (Number(statusCode) !== 200) return;
       ok += 1;
       latencyMicros.record(Math.max(1, Math.round(ms * 1000)));
     });
   });
+}
+
+export async function closedLoop(target: Target, connections: number, seconds: number): Promise<LoadResult> {
+  const address = forwardedFor();
+  const { result, ok, latencyMicros } = await runAutocannon({
+    url: target.base,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    timeout: REQUEST_TIMEOUT_S,
+    requests: [
+      {
+        method: 'GET',
+        path: target.path,
+        headers: target.headers,
+        setupRequest: (request) => ({
+          ...request,
+          headers: { ...request.headers, 'x-forwarded-for': address() },
+        }),
+      },
+    ],
+  });
+  const statuses = new Map<string, number>();
+  for (const [code, stat] of Object.entries(result.statusCodeStats)) {
+    if (code !== '200') statuses.set(code, stat.count);
+  }
+  return {
+    seconds: result.duration > 0 ? result.duration : seconds,
+    ok,
+    statuses,
+    socketErrors: result.errors,
+    latencyMicros,
+  };
 }
 
 /**
