@@ -8,8 +8,10 @@
 #   docker run --rm -p 127.0.0.1:4000:4000 -e NODE_ENV=development gatehouse:local
 #
 # Production mode (the default here) refuses to start without real secrets, keys and accounts:
-# see docs/deploy.md. One image, one component per container: the CMD runs the token service;
-# later components (gateway, services) will run from this same image with their own command.
+# see docs/deploy.md. One image, one component per container: the CMD runs the token service; the
+# gateway runs from this same image with its own command (compose.yaml, k8s/gateway.yaml):
+#   docker run --rm -p 127.0.0.1:8080:8080 -e NODE_ENV=development gatehouse:local node gateway/src/main.ts
+# (later components, the services, will do the same).
 #
 # Pin the base by digest for reproducible builds, e.g.
 #   docker build --build-arg NODE_IMAGE=node:24-slim@sha256:<digest> .
@@ -32,9 +34,9 @@ COPY packages/observability/package.json packages/observability/
 COPY packages/validator/package.json packages/validator/
 COPY keys/package.json keys/
 COPY token-service/package.json token-service/
-# LATER (gateway / services issues): every new workspace in the root package.json's "workspaces"
-# needs its manifest copied here, e.g.
-#   COPY gateway/package.json gateway/
+COPY gateway/package.json gateway/
+# LATER (services issues): every new workspace in the root package.json's "workspaces" needs its
+# manifest copied here, e.g.
 #   COPY services/sales/package.json services/sales/
 #   COPY services/shipping/package.json services/shipping/
 #   COPY services/invoicing/package.json services/invoicing/
@@ -51,13 +53,17 @@ RUN --mount=type=cache,target=/root/.npm \
 FROM ${NODE_IMAGE} AS runtime
 
 # Defaults for a container; every one is overridable at run time (compose.yaml, k8s/).
-#   TOKEN_SERVICE_HOST  the service's own default is 127.0.0.1, unreachable from outside a container.
+#   TOKEN_SERVICE_HOST / GATEWAY_HOST  the components' own default is 127.0.0.1, unreachable from
+#     outside a container. Each component reads only its own names, so both sets can be present.
 #   KEYSTORE_PATH / CLIENT_KEYS_DIR  under /var/lib/gatehouse, the one writable place in the image
 #     (development mode generates its dev keys there; production mounts them read-only instead).
-#   AUDIT_LOG=stderr  the audit stream goes to stderr, the application log to stdout (docs/deploy.md).
+#   AUDIT_LOG=stderr  the audit stream goes to stderr, the application log to stdout (docs/deploy.md);
+#     both components read it (the gateway's own default, a file under .gatehouse/, is not writable here).
 ENV NODE_ENV=production \
     TOKEN_SERVICE_HOST=0.0.0.0 \
     TOKEN_SERVICE_PORT=4000 \
+    GATEWAY_HOST=0.0.0.0 \
+    GATEWAY_PORT=8080 \
     KEYSTORE_PATH=/var/lib/gatehouse/keys/keystore.json \
     CLIENT_KEYS_DIR=/var/lib/gatehouse/clients \
     AUDIT_LOG=stderr
@@ -76,18 +82,25 @@ COPY package.json package-lock.json ./
 COPY packages/ packages/
 COPY keys/ keys/
 COPY token-service/ token-service/
-# LATER: COPY gateway/ gateway/  and  COPY services/ services/  when they exist.
+# The gateway, with its development route table (gateway/routes.dev.json, its default ROUTES_FILE;
+# production refuses it and mounts its own table, k8s/gateway.yaml).
+COPY gateway/ gateway/
+# LATER: COPY services/ services/  when they exist.
 
 # 1000:1000 is the official image's `node` user, given numerically so that Kubernetes'
 # runAsNonRoot can verify it.
 USER 1000:1000
 
-EXPOSE 4000
+EXPOSE 4000 8080
 
-# No curl in the slim image: Node's own fetch. Liveness only (/healthz); readiness (/readyz, which
-# also checks Redis and the signing key) is for orchestrators to gate traffic on.
+# No curl in the slim image: Node's own fetch. Liveness only (/healthz); readiness (/readyz: Redis
+# and the signing key for the token service, the JWKS for the gateway) is for orchestrators to gate
+# traffic on. The image does not know which component a container runs, so the check passes when
+# either component's /healthz answers (a container runs one of them; a gateway container sees no
+# token service on its own loopback, except in compose, which overrides this check anyway).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.TOKEN_SERVICE_PORT || 4000) + '/healthz', { signal: AbortSignal.timeout(2500) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const c = (p) => fetch('http://127.0.0.1:' + p + '/healthz', { signal: AbortSignal.timeout(2500) }).then((r) => (r.ok ? r : Promise.reject(r))); Promise.any([c(process.env.TOKEN_SERVICE_PORT || 4000), c(process.env.GATEWAY_PORT || 8080)]).then(() => process.exit(0), () => process.exit(1))"]
 
-# SIGTERM (the default stop signal) runs the service's own shutdown: server, Redis, audit log.
+# SIGTERM (the default stop signal) runs the component's own shutdown: server, Redis, audit log.
+# The default command is the token service; the gateway overrides it: node gateway/src/main.ts
 CMD ["node", "token-service/src/main.ts"]
