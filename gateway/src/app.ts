@@ -18,10 +18,10 @@ import { messageTokens } from './exchange/mint.ts';
 import { registerHardening } from './hardening.ts';
 import { countRequests, gatewayMetrics } from './metrics.ts';
 import { installProblemHandlers, sendProblem } from './problem.ts';
-import { bff, csrfCheck, sessionAuthenticator } from './bff/index.ts';
+import { bff, csrfCheck, sessionAuthenticator, sessionCookiePresent } from './bff/index.ts';
 import { registerRouteProxy } from './proxy.ts';
 import { createGatewayRedis, rateLimits, waitReady } from './rate-limit/index.ts';
-import { loadRoutesFile, type Route, RouteTableError } from './routes.ts';
+import { authModes, loadRoutesFile, type Route, RouteTableError } from './routes.ts';
 
 export interface BuildOptions {
   /** Test hooks: where the app log and the audit stream go. */
@@ -157,7 +157,13 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     metrics: m,
     keysAvailable,
     ...(bffEnabled
-      ? { session: { csrf: csrfCheck, accessToken: sessionAuthenticator } satisfies SessionAuthentication }
+      ? {
+          session: {
+            present: sessionCookiePresent,
+            csrf: csrfCheck,
+            accessToken: sessionAuthenticator,
+          } satisfies SessionAuthentication,
+        }
       : {}),
     ...(tokenService
       ? {
@@ -201,7 +207,7 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
  */
 function tokenServiceClient(config: GatewayConfig, routes: Route[]): TokenServiceClient | undefined {
   if (config.GATEWAY_CLIENT_SECRET === undefined) {
-    const needing = routes.filter((r) => r.exchange !== undefined || r.auth === 'api-key');
+    const needing = routes.filter((r) => r.exchange !== undefined || authModes(r).includes('api-key'));
     if (needing.length > 0) {
       throw new RouteTableError(
         'GATEWAY_CLIENT_SECRET',

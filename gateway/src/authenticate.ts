@@ -21,7 +21,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { bearerChallenge } from './authorize.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { sendProblem } from './problem.ts';
-import type { Route } from './routes.ts';
+import { type AuthMode, authModes, type Route } from './routes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -128,6 +128,8 @@ export interface AuthenticateDeps {
 
 /** What the BFF provides for routes called by the browser with its session cookie. */
 export interface SessionAuthentication {
+  /** Whether the request carries the session cookie at all (picks the mode on multi-mode routes). */
+  present(request: FastifyRequest): boolean;
   /** CSRF rule for cookie-authenticated calls: a refusal for unsafe requests that fail it. */
   csrf(request: FastifyRequest): { code: string; detail: string } | undefined;
   /** The session's current access token (refreshed when due), or why there is none. */
@@ -246,7 +248,7 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
     return fail(request, reply, {
       status: 401,
       code: 'ERR_AUTH_MODE_UNAVAILABLE',
-      description: `authentication mode ${route.auth} is not available yet`,
+      description: `authentication mode ${authModes(route).join(', ')} is not available yet`,
     });
   };
 
@@ -262,16 +264,37 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
     }
   };
 
-  switch (route.auth) {
-    case 'bearer':
-      return bearer;
-    case 'none':
-      return none;
-    case 'api-key':
-      return deps.apiKeys ? deps.apiKeys(route) : notYetWired;
-    case 'session':
-      return deps.session ? session : notYetWired;
-    default:
-      return notYetWired;
-  }
+  const hookFor = (mode: AuthMode) => {
+    switch (mode) {
+      case 'bearer':
+        return bearer;
+      case 'none':
+        return none;
+      case 'api-key':
+        return deps.apiKeys ? deps.apiKeys(route) : notYetWired;
+      case 'session':
+        return deps.session ? session : notYetWired;
+      default:
+        return notYetWired;
+    }
+  };
+  const modes = authModes(route);
+  if (modes.length === 1) return hookFor(modes[0]!);
+  const hooks = new Map(modes.map((mode) => [mode, hookFor(mode)] as const));
+  // The credential the request carries picks the mode; with none, the first mode answers 401.
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const carried = carriedCredential(request, deps.session?.present);
+    const hook = (carried && hooks.get(carried)) ?? hooks.get(modes[0]!)!;
+    return hook(request, reply);
+  };
+}
+
+function carriedCredential(
+  request: FastifyRequest,
+  sessionPresent: ((request: FastifyRequest) => boolean) | undefined,
+): AuthMode | undefined {
+  if (request.headers.authorization !== undefined) return 'bearer';
+  if (request.headers['x-api-key'] !== undefined) return 'api-key';
+  if (sessionPresent?.(request)) return 'session';
+  return undefined;
 }

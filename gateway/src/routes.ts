@@ -13,6 +13,11 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 export const AUTH_MODES = ['bearer', 'session', 'api-key', 'none'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
+/** The route's authentication modes as a list. */
+export function authModes(route: { auth: AuthMode | AuthMode[] }): AuthMode[] {
+  return Array.isArray(route.auth) ? [...new Set(route.auth)] : [route.auth];
+}
+
 export const RATE_LIMIT_POLICIES = ['user', 'client', 'api-key', 'ip', 'public'] as const;
 
 const method = z.enum(HTTP_METHODS, { message: `expected one of ${HTTP_METHODS.join(', ')}` });
@@ -52,7 +57,12 @@ const routeSchema = z.strictObject({
     .regex(/^(\/[A-Za-z0-9._~-]*)+$/, 'a literal path like /orders')
     .optional(),
   methods: z.array(method).min(1),
-  auth: z.enum(AUTH_MODES),
+  /**
+   * One mode, or several credential-carrying modes: the request's credential picks one
+   * (Authorization → bearer, X-API-Key → api-key, the session cookie → session), so the browser UI
+   * and API clients can share a route.
+   */
+  auth: z.union([z.enum(AUTH_MODES), z.array(z.enum(['bearer', 'session', 'api-key'])).min(1)]),
   /** All required. An array applies to every method; a map names the scopes of each method. */
   scopes: z.union([z.array(scopeToken), z.partialRecord(method, z.array(scopeToken))]).default([]),
   /** Any one of them suffices. */
@@ -191,7 +201,7 @@ function hasScopes(route: Route): boolean {
 
 /** Scopes, roles and exchanges need an authenticated principal: a public route cannot have them. */
 function checkAuthConsistency(route: Route): string[] {
-  if (route.auth !== 'none') return [];
+  if (!authModes(route).includes('none')) return [];
   const index = `route "${route.name}"`;
   const problems: string[] = [];
   if (hasScopes(route)) problems.push(`${index} scopes: a route with auth "none" cannot require scopes`);

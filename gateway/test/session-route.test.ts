@@ -33,7 +33,12 @@ const gateway = await buildGateway(
   }),
   {
     auditDestination: sink.stream,
-    routes: parseRoutes({ routes: [route(upstream.url, { name: 'ui-orders', auth: 'session' })] }),
+    routes: parseRoutes({
+      routes: [
+        route(upstream.url, { name: 'ui-orders', auth: 'session' }),
+        route(upstream.url, { name: 'shared', prefix: '/api/shared', auth: ['bearer', 'session'] }),
+      ],
+    }),
   },
 );
 await gateway.app.listen({ host: '127.0.0.1', port });
@@ -81,4 +86,20 @@ t.test('without a session the route refuses with 401 problem+json', async (t) =>
   t.equal(response.status, 401);
   t.match(response.headers.get('content-type'), /application\/problem\+json/);
   t.equal(((await response.json()) as { code: string }).code, 'ERR_SESSION_MISSING');
+});
+
+t.test('a route with several modes: the credential carried picks the mode', async (t) => {
+  const viaCookie = await browser.request(`${url}/api/shared`);
+  t.equal(viaCookie.status, 200, 'the session cookie');
+  const { client, oauthClient } = await import('../../token-service/test/support/oauth.ts');
+  const service = await client.clientCredentialsGrant(await oauthClient(ts.issuer, 'shipping'), { scope: 'orders:read' });
+  const before = upstream.received.length;
+  const viaBearer = await fetch(`${url}/api/shared`, { headers: { authorization: `Bearer ${service.access_token}` } });
+  t.equal(viaBearer.status, 200, 'a bearer token');
+  t.equal(decodeJwt(String(upstream.received[before]!.headers.authorization).slice(7)).payload.sub, 'shipping');
+  const forged = await browser.request(`${url}/api/shared`, { headers: { authorization: 'Bearer not-a-token' } });
+  t.equal(forged.status, 401, 'a bad bearer token is refused even with a valid cookie');
+  const neither = await fetch(`${url}/api/shared`);
+  t.equal(neither.status, 401);
+  t.match(neither.headers.get('www-authenticate'), /^Bearer/, 'no credential: the first mode answers');
 });

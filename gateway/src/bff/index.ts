@@ -1,4 +1,4 @@
-export { bff, csrfCheck, csrfGuard, sessionAuthenticator } from './plugin.ts';
+export { bff, csrfCheck, csrfGuard, sessionAuthenticator, sessionCookiePresent } from './plugin.ts';
 export type { BffOptions } from './context.ts';
 export { DEFAULT_SCOPE } from './context.ts';
 export type { SessionAuthResult } from './authenticator.ts';

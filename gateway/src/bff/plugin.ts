@@ -3,6 +3,8 @@
  * for the gateway's 'session' auth mode, sessionAuthenticator (the access token of the session
  * cookie, refreshed when due) and csrfCheck (the CSRF rule for unsafe methods).
  */
+import { readCookie } from './cookies.ts';
+import { sessionCookieName } from './session.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { sendProblem } from '../problem.ts';
@@ -31,6 +33,12 @@ function context(request: FastifyRequest): BffContext {
   const ctx = request.server.gatehouseBff as BffContext | undefined;
   if (!ctx) throw new Error('the bff plugin is not registered');
   return ctx;
+}
+
+/** Whether the request carries a session cookie at all (valid or not): picks the session mode. */
+export function sessionCookiePresent(request: FastifyRequest): boolean {
+  const { cookies } = context(request);
+  return readCookie(request, sessionCookieName(cookies.secure)) !== undefined;
 }
 
 /**
