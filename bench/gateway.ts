@@ -43,6 +43,7 @@ import {
 import { machineCpuSeconds, processCpuSeconds, redisCpuSeconds } from './support/cpu.ts';
 import { es256Pem, haproxyVersion, writeHaproxyConfig } from './support/haproxy.ts';
 import { autocannonVersion, closedLoop, type LoadResult, paced, REQUEST_TIMEOUT_S, type Target } from './support/load.ts';
+import { delta, int, ms, numberSetting, pct, plus, runBench, table } from './support/report.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const SUPPORT = join(ROOT, 'bench', 'support');
@@ -58,15 +59,6 @@ const version = (name: string) => {
   }
 };
 
-function numberSetting(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new BenchError(`${name}=${raw}: expected a number from ${min} to ${max}`);
-  }
-  return value;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Start-up
@@ -134,10 +126,6 @@ interface Helpers {
   redisPort: number;
 }
 
-const delta = (before: number | undefined, after: number | undefined) =>
-  before === undefined || after === undefined ? undefined : after - before;
-const plus = (total: number | undefined, value: number | undefined) =>
-  total === undefined || value === undefined ? undefined : total + value;
 
 class Tally {
   seconds = 0;
@@ -235,25 +223,6 @@ async function alternate<T>(entries: T[], rounds: number, each: (entry: T, index
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const ms = (value: number | undefined) => (value === undefined ? 'n/a' : value.toFixed(value < 10 ? 2 : 1));
-const pct = (value: number | undefined) => (value === undefined ? 'n/a' : `${Math.round(value * 100)}%`);
-
-/** A table; a row of one cell (a contender that did not run) is printed as is, across the columns. */
-function table(rows: string[][], rightAligned: Set<number>): string {
-  const full = rows.filter((row) => row.length > 1);
-  const widths = rows[0]!.map((_, column) => Math.max(...full.map((row) => (row[column] ?? '').length)));
-  const line = (row: string[]) =>
-    row.length === 1
-      ? row[0]!
-      : row
-          .map((cell, column) =>
-            rightAligned.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!),
-          )
-          .join('  ')
-          .trimEnd();
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
 
 // ---------------------------------------------------------------------------------------------
 // Main
@@ -588,14 +557,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const message =
-      error instanceof BenchError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(`bench:gateway failed: ${message}\n`);
-    process.exitCode = 1;
-  },
-);
+runBench('bench:gateway', main);

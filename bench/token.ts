@@ -34,6 +34,7 @@ import {
 } from './support/children.ts';
 import { machineCpuSeconds, processCpuSeconds } from './support/cpu.ts';
 import { type AutocannonRun, autocannonVersion, REQUEST_TIMEOUT_S, runAutocannon } from './support/load.ts';
+import { delta, int, ms, numberSetting, pct, plus, runBench, table } from './support/report.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -47,15 +48,6 @@ const READY_TIMEOUT_MS = 30_000;
 const ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
-function numberSetting(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new BenchError(`${name}=${raw}: expected a number from ${min} to ${max}`);
-  }
-  return value;
-}
 
 function concurrencySetting(): number[] {
   const raw = process.env.BENCH_CONCURRENCY?.trim() || '1,16';
@@ -280,10 +272,6 @@ class Tally {
   }
 }
 
-const delta = (before: number | undefined, after: number | undefined) =>
-  before === undefined || after === undefined ? undefined : after - before;
-const plus = (total: number | undefined, value: number | undefined) =>
-  total === undefined || value === undefined ? undefined : total + value;
 
 /** One measured round of one grant, added to its tally. */
 async function round(service: Service, workload: Workload, seconds: number, tally: Tally): Promise<void> {
@@ -341,22 +329,7 @@ async function measureConcurrency(
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const ms = (value: number | undefined) => (value === undefined ? 'n/a' : value.toFixed(value < 10 ? 2 : 1));
-const pct = (value: number | undefined) => (value === undefined ? 'n/a' : `${Math.round(value * 100)}%`);
 
-function table(rows: string[][], rightAligned: Set<number>): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  const line = (row: string[]) =>
-    row
-      .map((cell, column) =>
-        rightAligned.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!),
-      )
-      .join('  ')
-      .trimEnd();
-  const rule = widths.map((width) => '-'.repeat(width)).join('  ');
-  return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join('\n');
-}
 
 function report(cells: Cell[], concurrencies: number[]): string {
   const rows = [
@@ -528,18 +501,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const message =
-      error instanceof BenchError
-        ? error.message
-        : error instanceof Error
-          ? (error.stack ?? error.message)
-          : String(error);
-    process.stderr.write(`bench:token failed: ${message}\n`);
-    process.exitCode = 1;
-  },
-);
+runBench('bench:token', main);
