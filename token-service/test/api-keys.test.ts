@@ -10,7 +10,7 @@ import t from 'tap';
 import { hashPassword } from '../src/accounts.ts';
 import { buildTokenService } from '../src/app.ts';
 import { loadTokenServiceConfig } from '../src/config.ts';
-import { client, exchange, loginWithCode, oauthClient, oauthError } from './support/oauth.ts';
+import { client, exchange, loginWithCode, oauthClient, exchangeRefusal } from './support/oauth.ts';
 import { DEMO_PASSWORD, freePort } from './support/token-service.ts';
 
 const API_KEY_TYPE = 'urn:gatehouse:params:oauth:token-type:api-key';
@@ -93,14 +93,7 @@ const keyExchange = (key: string, extra: Record<string, string | string[]> = {})
   ...extra,
 });
 
-async function refusal(params: Record<string, string | string[]>, config = gateway) {
-  return oauthError(
-    await exchange(config, params).then(
-      () => ({}),
-      (e) => e,
-    ),
-  );
-}
+const refusal = (params: Record<string, string | string[]>, config = gateway) => exchangeRefusal(config, params);
 
 t.test('lifecycle: create, exchange, list, revoke, exchange again', async (t) => {
   const before = Date.now();

@@ -11,7 +11,7 @@ import {
   SignJWT,
 } from 'jose';
 import t from 'tap';
-import { client, decodeJwt, exchange, loginWithCode, oauthClient, oauthError } from './support/oauth.ts';
+import { client, decodeJwt, exchange, loginWithCode, oauthClient, exchangeRefusal } from './support/oauth.ts';
 import { startTokenService } from './support/token-service.ts';
 
 const ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
@@ -31,14 +31,7 @@ const orderExchange = (subject: string, extra: Record<string, string | string[]>
   ...extra,
 });
 
-async function refusal(params: Record<string, string | string[]>, config = gateway) {
-  return oauthError(
-    await exchange(config, params).then(
-      () => ({}),
-      (e) => e,
-    ),
-  );
-}
+const refusal = (params: Record<string, string | string[]>, config = gateway) => exchangeRefusal(config, params);
 
 t.test('a user access token becomes a down-scoped, bound message token', async (t) => {
   const response = await exchange(gateway, orderExchange(alice.access_token));

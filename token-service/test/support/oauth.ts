@@ -96,3 +96,16 @@ export function oauthError(error: unknown): { error?: string; status?: number } 
   const challenge = Array.isArray(e.cause) ? (e.cause[0] as { parameters?: { error?: string } }) : undefined;
   return { error: challenge?.parameters?.error, status: e.status };
 }
+
+/** The OAuth error of a token exchange expected to fail ({} when it unexpectedly succeeds). */
+export async function exchangeRefusal(
+  config: client.Configuration,
+  params: Record<string, string | string[]>,
+): Promise<{ error?: string; status?: number }> {
+  return oauthError(
+    await exchange(config, params).then(
+      () => ({}),
+      (e) => e,
+    ),
+  );
+}
