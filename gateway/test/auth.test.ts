@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap';
 import { exchange, loginWithCode, oauthClient } from '../../token-service/test/support/oauth.ts';
 import { startTokenService } from '../../token-service/test/support/token-service.ts';
-import { route, startGateway } from './support/gateway.ts';
+import { callGateway, route, startGateway } from './support/gateway.ts';
 import { signWithServiceKey } from './support/tokens.ts';
 import { startUpstream } from './support/upstream.ts';
 
@@ -27,17 +27,7 @@ const admin = (await loginWithCode(ts.issuer, 'admin')).tokens.access_token;
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-async function call(path: string, init: RequestInit = {}) {
-  const response = await fetch(`${url}${path}`, init);
-  const text = await response.text();
-  let body: Record<string, unknown> = {};
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON: body stays empty, the assertion on it will say so
-  }
-  return { status: response.status, headers: response.headers, body, text };
-}
+const call = (path: string, init: RequestInit = {}) => callGateway(url, path, init);
 
 /** A 401/400 refusal: status, problem+json with the code, and the exact challenge shape. */
 async function refused(

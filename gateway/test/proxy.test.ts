@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import t from 'tap';
 import { loginWithCode } from '../../token-service/test/support/oauth.ts';
 import { freePort, startTokenService } from '../../token-service/test/support/token-service.ts';
-import { route, startGateway } from './support/gateway.ts';
+import { callGateway, route, startGateway } from './support/gateway.ts';
 import { signWithServiceKey } from './support/tokens.ts';
 import { type Echo, startUpstream } from './support/upstream.ts';
 
@@ -32,17 +32,7 @@ const { url, audit } = await startGateway(t, {
 const alice = (await loginWithCode(ts.issuer, 'alice')).tokens.access_token;
 const auth = { authorization: `Bearer ${alice}` };
 
-async function call(path: string, init: RequestInit = {}) {
-  const response = await fetch(`${url}${path}`, init);
-  const text = await response.text();
-  let body: Record<string, unknown> = {};
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: response.status, headers: response.headers, body, text };
-}
+const call = (path: string, init: RequestInit = {}) => callGateway(url, path, init);
 
 function rawGet(path: string, headers: Record<string, string>): Promise<{ status: number; contentType?: string }> {
   return new Promise((resolve, reject) => {

@@ -54,3 +54,16 @@ export function route(upstream: string, overrides: Record<string, unknown> = {})
     ...overrides,
   };
 }
+
+/** A request to the gateway, with the body parsed when it is JSON (problem+json included). */
+export async function callGateway(base: string, path: string, init: RequestInit = {}) {
+  const response = await fetch(`${base}${path}`, init);
+  const text = await response.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: body stays empty, and an assertion on it says so
+  }
+  return { status: response.status, headers: response.headers, body, text };
+}
