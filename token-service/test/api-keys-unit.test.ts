@@ -2,6 +2,7 @@
 // clock), and the exchange policy's api_key subject type.
 import type { ConfigError } from '@gatehouse/config';
 import t from 'tap';
+import { PRODUCTION_SETTINGS } from './support/token-service.ts';
 import {
   environmentFor,
   generateApiKey,
@@ -219,18 +220,7 @@ t.test('exchange policy documents with api_key targets are validated', async (t)
 });
 
 t.test('settings: API_KEY_HASH_SECRET', async (t) => {
-  const prod = {
-    NODE_ENV: 'production',
-    ISSUER: 'https://id.example.com',
-    DEMO_USERS: 'false',
-    ACCOUNTS_FILE: '/etc/gatehouse/accounts.json',
-    REDIS_URL: 'rediss://redis.example.com:6380',
-    GATEWAY_CLIENT_SECRET: 'prod-gateway-secret-0123456789',
-    SALES_CLIENT_SECRET: 'prod-sales-secret-0123456789',
-    SHIPPING_CLIENT_SECRET: 'prod-shipping-secret-0123456789',
-    INVOICING_CLIENT_SECRET: 'prod-invoicing-secret-0123456789',
-    COOKIE_KEYS: 'prod-cookie-key-0123456789abcdefghijklmnop',
-  };
+  const prod = PRODUCTION_SETTINGS;
   t.equal(loadTokenServiceConfig({}).API_KEY_HASH_SECRET, DEV_DEFAULTS.API_KEY_HASH_SECRET, 'development default');
   const unset = loadTokenServiceConfig(prod);
   t.equal(unset.API_KEY_HASH_SECRET, undefined, 'production has no default');

@@ -5,22 +5,11 @@ import { join } from 'node:path';
 import { ConfigError } from '@gatehouse/config';
 import { ensureDevKeyStore } from '@gatehouse/keys';
 import t from 'tap';
+import { PRODUCTION_SETTINGS as prodSecrets } from './support/token-service.ts';
 import { hashPassword } from '../src/accounts.ts';
 import { buildTokenService } from '../src/app.ts';
 import { loadTokenServiceConfig } from '../src/config.ts';
 
-const prodSecrets = {
-  NODE_ENV: 'production',
-  ISSUER: 'https://id.example.com',
-  DEMO_USERS: 'false',
-  ACCOUNTS_FILE: '/etc/gatehouse/accounts.json',
-  REDIS_URL: 'rediss://redis.example.com:6380',
-  GATEWAY_CLIENT_SECRET: 'prod-gateway-secret-0123456789',
-  SALES_CLIENT_SECRET: 'prod-sales-secret-0123456789',
-  SHIPPING_CLIENT_SECRET: 'prod-shipping-secret-0123456789',
-  INVOICING_CLIENT_SECRET: 'prod-invoicing-secret-0123456789',
-  COOKIE_KEYS: 'prod-cookie-key-0123456789abcdefghijklmnop',
-};
 
 function refusal(env: Record<string, string>): ConfigError {
   try {

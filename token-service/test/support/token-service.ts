@@ -70,3 +70,17 @@ export async function startTokenService(
   });
   return { service, issuer: config.ISSUER, audit: sink.records, dir, port, stop };
 }
+
+/** A complete production configuration (no development defaults): tests change one setting at a time. */
+export const PRODUCTION_SETTINGS: Readonly<Record<string, string>> = {
+  NODE_ENV: 'production',
+  ISSUER: 'https://id.example.com',
+  DEMO_USERS: 'false',
+  ACCOUNTS_FILE: '/etc/gatehouse/accounts.json',
+  REDIS_URL: 'rediss://redis.example.com:6380',
+  GATEWAY_CLIENT_SECRET: 'prod-gateway-secret-0123456789',
+  SALES_CLIENT_SECRET: 'prod-sales-secret-0123456789',
+  SHIPPING_CLIENT_SECRET: 'prod-shipping-secret-0123456789',
+  INVOICING_CLIENT_SECRET: 'prod-invoicing-secret-0123456789',
+  COOKIE_KEYS: 'prod-cookie-key-0123456789abcdefghijklmnop',
+};
