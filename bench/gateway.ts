@@ -39,6 +39,7 @@ import {
   trackTempDir,
   untrackTempDir,
   waitReady,
+  tokenServiceEnv,
 } from './support/children.ts';
 import { machineCpuSeconds, processCpuSeconds, redisCpuSeconds } from './support/cpu.ts';
 import { es256Pem, haproxyVersion, writeHaproxyConfig } from './support/haproxy.ts';
@@ -82,19 +83,12 @@ const probe = (url: string) => async () => {
 async function startTokenService(dir: string): Promise<{ child: Child; issuer: string }> {
   const port = await freePort();
   const issuer = `http://localhost:${port}`;
-  const child = startChild('token service', process.execPath, [join(ROOT, 'token-service', 'src', 'main.ts')], {
-    ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
-    ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
-    NODE_ENV: 'development',
-    LOG_LEVEL: 'warn',
-    TOKEN_SERVICE_HOST: '127.0.0.1',
-    TOKEN_SERVICE_PORT: String(port),
-    ISSUER: issuer,
-    KEYSTORE_PATH: join(dir, 'keys', 'keystore.json'),
-    CLIENT_KEYS_DIR: join(dir, 'clients'),
-    AUDIT_LOG: join(dir, 'audit', 'token-service.jsonl'),
-    ACCESS_TOKEN_TTL: '3600',
-  });
+  const child = startChild(
+    'token service',
+    process.execPath,
+    [join(ROOT, 'token-service', 'src', 'main.ts')],
+    tokenServiceEnv(dir, port),
+  );
   await waitReady(child, probe(`http://127.0.0.1:${port}/readyz`), READY_TIMEOUT_MS);
   return { child, issuer };
 }

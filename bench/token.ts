@@ -31,6 +31,7 @@ import {
   trackTempDir,
   untrackTempDir,
   waitReady,
+  tokenServiceEnv,
 } from './support/children.ts';
 import { machineCpuSeconds, processCpuSeconds } from './support/cpu.ts';
 import { type AutocannonRun, autocannonVersion, REQUEST_TIMEOUT_S, runAutocannon } from './support/load.ts';
@@ -93,24 +94,11 @@ async function startService(dir: string, cpuProfDir: string | undefined): Promis
   const base = `http://127.0.0.1:${port}`;
   // Only these settings, not the caller's shell: a config file, a Redis URL or NODE_OPTIONS there
   // would change what is measured.
-  const env: NodeJS.ProcessEnv = {
-    ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
-    ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
-    ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
-    NODE_ENV: 'development',
-    LOG_LEVEL: 'warn',
-    TOKEN_SERVICE_HOST: '127.0.0.1',
-    TOKEN_SERVICE_PORT: String(port),
-    ISSUER: issuer,
-    KEYSTORE_PATH: join(dir, 'keys', 'keystore.json'),
-    CLIENT_KEYS_DIR: join(dir, 'clients'),
-    AUDIT_LOG: join(dir, 'audit', 'token-service.jsonl'),
+  const env = tokenServiceEnv(dir, port, {
     RATE_LIMIT_TOKEN_PER_CLIENT: RATE_LIMIT,
     RATE_LIMIT_TOKEN_PER_IP: RATE_LIMIT,
     RATE_LIMIT_WINDOW_SECONDS,
-    // The subject token is reused for the whole run: let it outlive a long BENCH_SECONDS.
-    ACCESS_TOKEN_TTL: '3600',
-  };
+  });
   const args = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, SERVICE_MAIN] : [SERVICE_MAIN];
   const child = startChild('the token service', process.execPath, args, env, { cwd: ROOT });
   const ready = async () => {

@@ -2,6 +2,7 @@
  * Child processes for the gateway bench: spawned on loopback, their output tailed for error
  * reports, waited for with a bound, and killed on exit, error and Ctrl-C (SIGTERM, then SIGKILL).
  */
+import { join } from 'node:path';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 
@@ -174,4 +175,27 @@ export function required(name: string): string {
     process.exit(2);
   }
   return value;
+}
+
+/**
+ * A token service child's environment: only these settings, not the caller's shell (a config
+ * file, a Redis URL or NODE_OPTIONS there would change what is measured). Stores and logs go
+ * under dir; access tokens outlive a long run (benches reuse one subject token).
+ */
+export function tokenServiceEnv(dir: string, port: number, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
+    ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
+    ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    TOKEN_SERVICE_HOST: '127.0.0.1',
+    TOKEN_SERVICE_PORT: String(port),
+    ISSUER: `http://localhost:${port}`,
+    KEYSTORE_PATH: join(dir, 'keys', 'keystore.json'),
+    CLIENT_KEYS_DIR: join(dir, 'clients'),
+    AUDIT_LOG: join(dir, 'audit', 'token-service.jsonl'),
+    ACCESS_TOKEN_TTL: '3600',
+    ...extra,
+  };
 }
