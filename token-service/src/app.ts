@@ -119,6 +119,7 @@ export async function buildTokenService(
       accounts,
       clients: clientMetadata(config, producerJwks),
       adapter,
+      consumerAudiences: Object.values(CONSUMER_AUDIENCES),
     });
     built.registerGrantType(
       tokenExchange.grantType,

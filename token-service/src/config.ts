@@ -70,6 +70,9 @@ const schema = z
     SERVICE_TOKEN_TTL: seconds(600, 3600),
     REFRESH_TOKEN_TTL: seconds(7 * 24 * 3600),
     MESSAGE_TOKEN_TTL: seconds(24 * 3600),
+    /** Replay grants (client credentials, scope events:replay): their resource indicator and lifetime. */
+    REPLAY_RESOURCE: z.string().min(1).default('urn:gatehouse:consumers'),
+    REPLAY_GRANT_TTL: seconds(300, 3600),
     LOCKOUT_MAX_ATTEMPTS: positiveInt(5),
     LOCKOUT_SECONDS: seconds(300),
     /** Token, introspection and revocation endpoints, per client and per source IP. */

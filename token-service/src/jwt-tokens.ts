@@ -116,5 +116,7 @@ export function issuedJwtProfiles(apiResource: string, messageAudiences: string[
   return [
     { kind: 'access', typ: TYP.access, audience: apiResource },
     { kind: 'message', typ: TYP.message, audience: messageAudiences },
+    // Replay grants carry every consumer audience, like message tokens.
+    { kind: 'replay', typ: TYP.replay, audience: messageAudiences },
   ];
 }

@@ -8,6 +8,7 @@ import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'o
 import type { AccountStore } from './accounts.ts';
 import { API_SCOPES, OIDC_SCOPES } from './clients.ts';
 import type { TokenServiceConfig } from './config.ts';
+import { customizeReplayGrant, REPLAY_SCOPE, type ReplayGrantSettings, replayResourceServer, wantsReplayGrant } from './grants/replay-grant.ts';
 import { errorPage, logoutPage, postLogoutPage } from './interactions/views.ts';
 
 export interface ProviderDeps {
@@ -16,10 +17,18 @@ export interface ProviderDeps {
   accounts: AccountStore;
   clients: Configuration['clients'];
   adapter?: Configuration['adapter'];
+  /** Every consumer audience: the aud of replay grants. */
+  consumerAudiences: string[];
 }
 
-export function createProvider({ config, keys, accounts, clients, adapter }: ProviderDeps): Provider {
+export function createProvider({ config, keys, accounts, clients, adapter, consumerAudiences }: ProviderDeps): Provider {
   const alg = keys.signingKey().alg;
+  const replay: ReplayGrantSettings = {
+    resource: config.REPLAY_RESOURCE,
+    consumerAudiences,
+    ttl: config.REPLAY_GRANT_TTL,
+    alg,
+  };
   const configuration: Configuration = {
     ...(adapter ? { adapter } : {}),
     clients,
@@ -71,6 +80,7 @@ export function createProvider({ config, keys, accounts, clients, adapter }: Pro
         // Requests for OIDC scopes only get a userinfo token.
         defaultResource: (ctx, _client, oneOf) => {
           if (oneOf) return oneOf;
+          if (wantsReplayGrant(ctx.oidc.params)) return config.REPLAY_RESOURCE;
           const { grant_type: grantType, scope } = ctx.oidc.params ?? {};
           if (grantType === 'client_credentials') return config.API_RESOURCE;
           const scopes = String(scope ?? '').split(' ');
@@ -78,16 +88,23 @@ export function createProvider({ config, keys, accounts, clients, adapter }: Pro
         },
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, indicator) => {
+          if (indicator === config.REPLAY_RESOURCE) return replayResourceServer(replay, ctx.oidc.params?.grant_type);
           if (indicator !== config.API_RESOURCE) throw new errors.InvalidTarget();
           const service = ctx.oidc.params?.grant_type === 'client_credentials';
           return {
-            scope: API_SCOPES.join(' '),
+            // events:replay is the replay resource's alone: an API token never carries it.
+            scope: API_SCOPES.filter((s) => s !== REPLAY_SCOPE).join(' '),
             audience: config.API_RESOURCE,
             accessTokenTTL: service ? config.SERVICE_TOKEN_TTL : config.ACCESS_TOKEN_TTL,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg } },
           };
         },
+      },
+    },
+    formats: {
+      customizers: {
+        jwt: async (ctx, _token, jwt) => customizeReplayGrant(replay, ctx, jwt as Parameters<typeof customizeReplayGrant>[2]),
       },
     },
     pkce: { required: () => true },
@@ -104,7 +121,9 @@ export function createProvider({ config, keys, accounts, clients, adapter }: Pro
     },
     ttl: {
       AccessToken: config.ACCESS_TOKEN_TTL,
-      ClientCredentials: config.SERVICE_TOKEN_TTL,
+      // A replay grant's lifetime is its resource server's (REPLAY_GRANT_TTL), not a service token's.
+      ClientCredentials: (_ctx, token) =>
+        token.aud === config.REPLAY_RESOURCE ? config.REPLAY_GRANT_TTL : config.SERVICE_TOKEN_TTL,
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 3600,

@@ -3,6 +3,8 @@ export const TYP = {
   access: 'at+jwt',
   /** Message tokens ride on Kafka events; their own typ keeps them from passing as access tokens. */
   message: 'message+jwt',
+  /** Replay grants: a producer's short-lived authority to re-publish events (grants/replay-grant.ts). */
+  replay: 'replay+jwt',
 } as const;
 
 export const TOKEN_TYPE = {
