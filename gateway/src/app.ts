@@ -22,6 +22,7 @@ import { bff, csrfCheck, sessionAuthenticator, sessionCookiePresent } from './bf
 import { registerRouteProxy } from './proxy.ts';
 import { createGatewayRedis, rateLimits, waitReady } from './rate-limit/index.ts';
 import { authModes, loadRoutesFile, type Route, RouteTableError } from './routes.ts';
+import { registerUi } from './ui.ts';
 
 export interface BuildOptions {
   /** Test hooks: where the app log and the audit stream go. */
@@ -184,6 +185,8 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
   };
   for (const route of routes) await registerRouteProxy(app, route, deps);
+  // The browser UI's static files at /: one route per file, so no route above is shadowed.
+  await registerUi(app, config.UI_DIR, config.NODE_ENV === 'production');
 
   return {
     app,

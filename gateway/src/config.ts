@@ -10,6 +10,8 @@ import { parseBlockList } from './hardening.ts';
 
 /** routes.dev.json next to this package, whatever the working directory. */
 export const DEV_ROUTES_FILE = fileURLToPath(new URL('../routes.dev.json', import.meta.url));
+/** The browser UI's files (services/ui/public) in this repository, whatever the working directory. */
+export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../services/ui/public', import.meta.url));
 export const DEV_CORS_ORIGINS = ['http://localhost:8080'];
 /** The token service's documented development secret for client "gateway"; production refuses it. */
 export const DEV_GATEWAY_CLIENT_SECRET = 'dev-gateway-secret-change-me';
@@ -109,6 +111,11 @@ const schema = z
      * default; production has none (no BFF without it) and refuses the development value.
      */
     BFF_COOKIE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** The browser UI's directory, served at / (ui.ts); 'off' serves no UI (empty means unset). */
+    UI_DIR: z
+      .string()
+      .default(DEFAULT_UI_DIR)
+      .transform((v) => (v === 'off' ? undefined : v)),
   })
   .transform((c) => ({
     ...c,
