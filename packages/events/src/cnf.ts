@@ -1,0 +1,78 @@
+/**
+ * Step 4b: the confirmation key. The message token's cnf.jwk names the producer's public key
+ * (RFC 7800); the token is verified by then, so the key is the token service's statement, but it is
+ * still checked: a usable public signature key whose algorithm this consumer accepts.
+ */
+import type { CryptoKey, KeyObject } from 'jose';
+import { importJWK } from 'jose';
+import { EventRefusal } from './errors.ts';
+
+export interface ConfirmationKey {
+  /** The algorithm the key dictates: the proof header must name this one, never choose another. */
+  alg: string;
+  kid?: string;
+  key: CryptoKey | KeyObject | Uint8Array;
+}
+
+/** Members that only a private or symmetric key has: a cnf key carrying one was never meant for us. */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
+/** The usual algorithm of a key without alg (RSA keys have none obvious: they must carry alg). */
+const IMPLIED_ALG: Record<string, string> = {
+  'EC/P-256': 'ES256',
+  'EC/P-384': 'ES384',
+  'EC/P-521': 'ES512',
+  'OKP/Ed25519': 'EdDSA',
+};
+
+function invalid(message: string, cause?: unknown): EventRefusal {
+  return new EventRefusal('ERR_EVENT_CNF_INVALID', message, cause === undefined ? {} : { cause });
+}
+
+export async function confirmationKey(
+  cnf: unknown,
+  allowedAlgorithms: ReadonlySet<string>,
+): Promise<ConfirmationKey> {
+  const jwk = readJwk(cnf);
+  const alg = keyAlgorithm(jwk);
+  if (!allowedAlgorithms.has(alg)) throw invalid(`cnf key algorithm ${alg} is not accepted`);
+  let key: ConfirmationKey['key'];
+  try {
+    key = await importJWK(jwk, alg);
+  } catch (error) {
+    throw invalid('cnf key cannot be imported', error);
+  }
+  const result: ConfirmationKey = { alg, key };
+  if (typeof jwk.kid === 'string') result.kid = jwk.kid;
+  return result;
+}
+
+function readJwk(cnf: unknown): Record<string, unknown> {
+  if (!isObject(cnf)) throw invalid('token has no cnf');
+  const { jwk } = cnf;
+  if (!isObject(jwk)) throw invalid('cnf has no jwk');
+  if (typeof jwk.kty !== 'string' || !['EC', 'OKP', 'RSA'].includes(jwk.kty)) {
+    throw invalid('cnf key type is not a signature key type');
+  }
+  for (const member of PRIVATE_MEMBERS) {
+    if (Object.hasOwn(jwk, member)) throw invalid('cnf key is not a public key');
+  }
+  if (jwk.use !== undefined && jwk.use !== 'sig') throw invalid('cnf key is not a signature key');
+  if (jwk.kid !== undefined && (typeof jwk.kid !== 'string' || jwk.kid === ''))
+    throw invalid('cnf key kid is invalid');
+  return jwk;
+}
+
+function keyAlgorithm(jwk: Record<string, unknown>): string {
+  if (jwk.alg !== undefined) {
+    if (typeof jwk.alg !== 'string' || jwk.alg === '') throw invalid('cnf key alg is invalid');
+    return jwk.alg;
+  }
+  const implied = IMPLIED_ALG[`${String(jwk.kty)}/${String(jwk.crv)}`];
+  if (implied === undefined) throw invalid('cnf key has no alg and none is implied by its type');
+  return implied;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
