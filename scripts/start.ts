@@ -1,30 +1,54 @@
 #!/usr/bin/env node
 /**
- * The all-in-one development stack: every Gatehouse component in this one process, each on its
- * own port, with embedded stores (no Redis, Kafka or database server needed).
- *   token service  http://localhost:4000  (TOKEN_SERVICE_PORT)
- *   gateway        http://localhost:8080  (GATEWAY_PORT)
- * Later components (sales, shipping, invoicing) join this list as they are built.
+ * `npm start`: the all-in-one development stack (scripts/stack.ts): every Gatehouse component in
+ * this one process on embedded defaults: no Redis, Kafka or database server needed.
+ *   token service  http://localhost:4000   gateway (and the browser UI)  http://localhost:8080
+ *   sales          http://127.0.0.1:4100   shipping 4200   invoicing 4300
+ * Set KAFKA_BROKERS (and the other KAFKA_* settings) to use a real Kafka, DATABASE_URL per service
+ * when run on their own. EVENTS_TAIL=<topic> prints each record of that topic, decoded and judged
+ * as `npm run events -- tail` does (the embedded bus cannot be reached from another process).
  */
-import { startGateway } from '@gatehouse/gateway';
-import { startTokenService } from '@gatehouse/token-service';
+import { DEFAULT_EXPIRY_POLICY } from '@gatehouse/consumer';
+import { createValidator, remoteKeys } from '@gatehouse/validator';
+import { consumerVerdicts, formatRecord, tail } from './events/tail.ts';
+import { startStack } from './stack.ts';
 
-const tokenService = await startTokenService();
-const gateway = await startGateway({ TOKEN_SERVICE_URL: tokenService.config.ISSUER, ...process.env });
+const stack = await startStack();
+const { urls } = stack;
 
 process.stdout.write(
   [
     '',
-    'Gatehouse dev stack is up:',
-    `  token service   ${tokenService.config.ISSUER}  (discovery: ${tokenService.config.ISSUER}/.well-known/openid-configuration)`,
-    `  gateway         http://localhost:${gateway.config.GATEWAY_PORT}  (routes: ${gateway.routes.map((r) => r.prefix).join(', ')})`,
-    '  demo users      alice, bob, carol, admin (password: DEMO_USER_PASSWORD, default gatehouse-demo-password)',
+    `Gatehouse dev stack is up (event bus: ${stack.bus.kind}):`,
+    `  browser UI      ${urls.gateway}/`,
+    `  token service   ${urls['token-service']}  (discovery: ${urls['token-service']}/.well-known/openid-configuration)`,
+    `  gateway         ${urls.gateway}  (routes: ${stack.gateway.routes.map((r) => r.prefix).join(', ')})`,
+    `  sales           ${urls.sales}   shipping ${urls.shipping}   invoicing ${urls.invoicing}`,
+    '  demo users      alice (acme, premium), bob (acme, basic), carol (globex), admin (acme, admin)',
+    '                  password: DEMO_USER_PASSWORD, default gatehouse-demo-password',
     '',
   ].join('\n'),
 );
 
+const tailTopic = process.env.EVENTS_TAIL;
+let stopTail: (() => Promise<void>) | undefined;
+if (tailTopic) {
+  const issuer = urls['token-service'];
+  const validator = createValidator({ issuer, keys: remoteKeys(`${issuer}/jwks`) });
+  const session = await tail({
+    bus: stack.bus,
+    topic: tailTopic,
+    fromBeginning: false,
+    verdicts: consumerVerdicts(validator, DEFAULT_EXPIRY_POLICY),
+    onRecord: (record) => process.stdout.write(`${formatRecord(record)}\n`),
+  });
+  stopTail = session.stop;
+}
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void Promise.allSettled([gateway.close(), tokenService.close()]).finally(() => process.exit(0));
+    void Promise.resolve(stopTail?.())
+      .then(() => stack.close())
+      .finally(() => process.exit(0));
   });
 }

@@ -1,0 +1,209 @@
+/**
+ * Bearer authentication and scope checks for a consumer's read API, with the gateway's shapes
+ * (gateway/src/authenticate.ts, gateway/src/authorize.ts): RFC 6750 challenges, problem+json bodies,
+ * the same codes. The gateway has already checked the token, but a service never trusts that: it
+ * verifies the access token again with the same validator and decides from its claims alone.
+ */
+import { type AuditLog, hashSubject } from '@gatehouse/observability';
+import {
+  isTokenValidationError,
+  type Principal,
+  type TokenProfile,
+  type Validator,
+  ValidatorUnavailableError,
+} from '@gatehouse/validator';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sendProblem } from './problem.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller, set by the bearer hook. */
+    principal?: Principal;
+  }
+}
+
+/** The user access token profile (RFC 9068), as at the gateway. */
+export function accessTokenProfile(audience: string): TokenProfile {
+  return { kind: 'access', typ: 'at+jwt', audience };
+}
+
+export const RETRY_AFTER_SECONDS = 5;
+
+interface CredentialRefusal {
+  status: 400 | 401;
+  code: string;
+  /** RFC 6750 3.1 error; absent when the request carries no bearer credential at all. */
+  error?: 'invalid_request' | 'invalid_token';
+  description: string;
+}
+
+// RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+export function bearerChallenge(params: Record<string, string> = {}): string {
+  const attributes = Object.entries({ realm: 'gatehouse', ...params }).map(([k, v]) => `${k}="${v}"`);
+  return `Bearer ${attributes.join(', ')}`;
+}
+
+/** The validator's messages are safe, but a quoted-string must never be broken out of. */
+function quotable(text: string): string {
+  return text.replace(/["\\\r\n]/g, "'");
+}
+
+function tokenInQuery(url: string): boolean {
+  const q = url.indexOf('?');
+  if (q === -1) return false;
+  return new URLSearchParams(url.slice(q + 1)).has('access_token');
+}
+
+function countHeader(rawHeaders: string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) count += 1;
+  return count;
+}
+
+/** The one bearer credential of a request, or why there is none we accept. */
+export function extractBearer(request: FastifyRequest): { token: string } | CredentialRefusal {
+  if (tokenInQuery(request.url)) {
+    // URLs end up in logs, histories and Referer headers (RFC 6750 2.3 allows it; we do not).
+    return {
+      status: 400,
+      code: 'ERR_TOKEN_IN_QUERY',
+      error: 'invalid_request',
+      description: 'access tokens are accepted in the Authorization header only',
+    };
+  }
+  if (countHeader(request.raw.rawHeaders, 'authorization') > 1) {
+    return {
+      status: 400,
+      code: 'ERR_AUTH_HEADER_REPEATED',
+      error: 'invalid_request',
+      description: 'exactly one Authorization header is allowed',
+    };
+  }
+  const header = request.headers.authorization;
+  if (header === undefined || header === '') {
+    return { status: 401, code: 'ERR_TOKEN_MISSING', description: 'an access token is required' };
+  }
+  if (!/^bearer(\s|$)/i.test(header)) {
+    return { status: 401, code: 'ERR_AUTH_SCHEME', description: 'the Bearer scheme is required' };
+  }
+  const match = BEARER.exec(header);
+  if (!match) {
+    return {
+      status: 401,
+      code: 'ERR_TOKEN_MALFORMED',
+      error: 'invalid_token',
+      description: 'the bearer credential is malformed',
+    };
+  }
+  return { token: match[1]! };
+}
+
+export interface BearerAuthOptions {
+  validator: Validator;
+  profile: TokenProfile;
+  audit: AuditLog;
+  /** False while no JWKS was ever fetched: an unknown key then means "unavailable", not "invalid". */
+  keysAvailable: () => boolean;
+}
+
+export type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+
+/** A route-level onRequest hook: a valid access token holding every scope in `scopes`. */
+export function requireBearer(options: BearerAuthOptions, scopes: string[]): Hook {
+  const auditFailure = (request: FastifyRequest, reason: string) =>
+    options.audit.record({
+      event: 'auth.failure',
+      outcome: 'failure',
+      reason,
+      route: request.routeOptions.url,
+      method: request.method,
+      ip: request.ip,
+      request_id: request.id,
+    });
+
+  const refuse = (request: FastifyRequest, reply: FastifyReply, refusal: CredentialRefusal) => {
+    auditFailure(request, refusal.code);
+    const challenge = bearerChallenge(
+      refusal.error ? { error: refusal.error, error_description: quotable(refusal.description) } : {},
+    );
+    return sendProblem(
+      reply,
+      refusal.status,
+      {
+        slug: refusal.status === 400 ? 'invalid-request' : 'invalid-token',
+        code: refusal.code,
+        detail: `${refusal.description[0]!.toUpperCase()}${refusal.description.slice(1)}.`,
+      },
+      { 'www-authenticate': challenge },
+    );
+  };
+
+  const unavailable = (request: FastifyRequest, reply: FastifyReply, code: string) => {
+    auditFailure(request, code);
+    return sendProblem(
+      reply,
+      503,
+      { slug: 'validation-unavailable', code, detail: 'The access token cannot be checked right now. Retry later.' },
+      { 'retry-after': String(RETRY_AFTER_SECONDS) },
+    );
+  };
+
+  const insufficientScope = (request: FastifyRequest, reply: FastifyReply, principal: Principal, missing: string[]) => {
+    options.audit.record({
+      event: 'authz.denied',
+      outcome: 'denied',
+      reason: 'insufficient_scope',
+      route: request.routeOptions.url,
+      method: request.method,
+      missing_scopes: missing,
+      sub: hashSubject(principal.sub),
+      client_id: principal.clientId,
+      jti: principal.jti,
+      request_id: request.id,
+    });
+    return sendProblem(
+      reply,
+      403,
+      {
+        slug: 'insufficient-scope',
+        code: 'ERR_INSUFFICIENT_SCOPE',
+        detail: `This request needs the scopes: ${missing.join(' ')}.`,
+        extensions: { missingScopes: missing },
+      },
+      {
+        'www-authenticate': bearerChallenge({
+          error: 'insufficient_scope',
+          scope: scopes.join(' '),
+          error_description: 'a required scope is missing',
+        }),
+      },
+    );
+  };
+
+  return async (request, reply) => {
+    const credential = extractBearer(request);
+    if (!('token' in credential)) return refuse(request, reply, credential);
+    let principal: Principal;
+    try {
+      principal = await options.validator.verify(credential.token, options.profile);
+    } catch (error) {
+      if (error instanceof ValidatorUnavailableError) return unavailable(request, reply, error.code);
+      if (!isTokenValidationError(error)) throw error;
+      if (error.code === 'ERR_TOKEN_KEY_UNKNOWN' && !options.keysAvailable()) {
+        return unavailable(request, reply, 'ERR_KEYS_UNAVAILABLE');
+      }
+      return refuse(request, reply, {
+        status: 401,
+        code: error.code,
+        error: 'invalid_token',
+        description: error.message,
+      });
+    }
+    const held = new Set(principal.scopes);
+    const missing = scopes.filter((s) => !held.has(s));
+    if (missing.length > 0) return insufficientScope(request, reply, principal, missing);
+    request.principal = principal;
+  };
+}

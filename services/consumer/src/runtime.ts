@@ -1,0 +1,90 @@
+/**
+ * startConsumer: one consumer group member that verifies, dedupes, applies or dead-letters every
+ * record of its topic. The bus commits a record's offset only after handle resolves, so a record is
+ * either done (applied, duplicate, dead-lettered) or will be seen again.
+ */
+import type { EventBus } from '@gatehouse/event-bus';
+import { createEventVerifier, type ExpiryPolicy } from '@gatehouse/events';
+import type { AuditLog, Logger, Metrics } from '@gatehouse/observability';
+import type { Database } from '@gatehouse/sql';
+import type { Validator } from '@gatehouse/validator';
+import { consumerMetrics } from './metrics.ts';
+import { type ApplyEvent, type EventVerifier, originOf, recordHandler } from './record.ts';
+
+export interface StartConsumerOptions {
+  /** 'shipping', 'invoicing': the dlq-consumer header, the metrics' consumer label, the dedupe key. */
+  name: string;
+  /** The message token's required aud, e.g. urn:gatehouse:consumer:shipping. */
+  audience: string;
+  topic: string;
+  dlqTopic: string;
+  groupId: string;
+  bus: EventBus;
+  db: Database;
+  validator: Validator;
+  policy: ExpiryPolicy;
+  audit: AuditLog;
+  metrics: Metrics;
+  logger: Logger;
+  apply: ApplyEvent;
+  /** A new group starts at the beginning of the topic (default): orders placed before it joined count. */
+  fromBeginning?: boolean;
+  /** Millisecond clock, for tests. */
+  now?: () => number;
+  /** Tests only: a verifier other than @gatehouse/events' own. */
+  verifier?: EventVerifier;
+}
+
+export interface RunningConsumer {
+  readonly name: string;
+  /** Finishes the record in hand (and commits it), then leaves the group. */
+  stop(): Promise<void>;
+}
+
+export async function startConsumer(options: StartConsumerOptions): Promise<RunningConsumer> {
+  const now = options.now ?? Date.now;
+  const metrics = consumerMetrics(options.metrics, options.name);
+  const logger = options.logger.child({ consumer: options.name });
+  const verifier =
+    options.verifier ??
+    createEventVerifier({ validator: options.validator, audience: options.audience, policy: options.policy, now });
+  const producer = await options.bus.producer();
+  const handle = recordHandler({
+    consumer: options.name,
+    dlqTopic: options.dlqTopic,
+    verifier,
+    db: options.db,
+    producer,
+    apply: options.apply,
+    audit: options.audit,
+    metrics,
+    logger,
+    now,
+  });
+  const consumer = await options.bus.consume({
+    groupId: options.groupId,
+    topics: [options.topic],
+    fromBeginning: options.fromBeginning ?? true,
+    handle: async (message) => {
+      await handle(message);
+    },
+    onError: (error, message) => {
+      metrics.retried();
+      // Name and code only: a driver's message may quote values, never a token.
+      const { name, code, message: text } = (error ?? {}) as { name?: string; code?: string; message?: string };
+      logger.warn({ err: { name, code, message: text }, origin: originOf(message) }, 'event handling failed, will retry');
+    },
+  });
+  logger.info({ topic: options.topic, groupId: options.groupId, dlq: options.dlqTopic }, 'consumer started');
+  let stopped: Promise<void> | undefined;
+  return {
+    name: options.name,
+    stop() {
+      stopped ??= (async () => {
+        await consumer.stop();
+        await producer.disconnect();
+      })();
+      return stopped;
+    },
+  };
+}
