@@ -22,7 +22,8 @@ function page(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<!-- same-origin, not no-referrer: under no-referrer browsers post the form with Origin: null, which the CSRF origin check refuses; cross-origin requests still get no Referer (no interaction id leaks). -->
+<meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)} · Gatehouse</title>
 <style>${STYLE}</style>
 </head>

@@ -1,0 +1,205 @@
+/**
+ * A consumer of the Kafka adapter over kafkajs, keeping the contract of types.ts:
+ * - autoCommit is off; offset+1 is committed after `handle` resolves, nothing else commits.
+ * - A failing `handle` is retried in place, after a backoff, heartbeating meanwhile; later
+ *   messages of its partition wait. kafkajs' own answer to a throwing eachMessage is to restart
+ *   its fetch loop and, after its retries, the whole consumer (a rejoin and a re-fetch); retrying
+ *   here keeps the membership. Other partitions finish the batches already fetched
+ *   (partitionsConsumedConcurrently), but kafkajs fetches again from a broker only once every
+ *   batch of its last fetch is done: a stuck message holds back its broker's partitions.
+ * - A rebalance during the retries (heartbeat throws) hands the uncommitted message to the
+ *   partition's next owner; stop() abandons the retries the same way.
+ * - stop() waits for the messages in hand and their commits before stopping kafkajs, which
+ *   drops commits silently once its runner is stopping.
+ */
+import type { Logger } from '@gatehouse/observability';
+import type { Consumer as KafkaJsConsumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { interruptibleSleep, type RetryBackoff, retryDelay } from './backoff.ts';
+import { EventBusError } from './errors.ts';
+import { copyMessage } from './message.ts';
+import type { Consumer, ConsumerOptions, DeliveredMessage, Headers } from './types.ts';
+
+export interface KafkaConsumerTuning {
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** Fetch long-poll: also how long stop() may wait for a fetch in flight. */
+  maxWaitMs: number;
+  partitionsConsumedConcurrently: number;
+  /** consume() resolves once the group is joined and start positions fixed, or fails after this. */
+  startTimeoutMs: number;
+}
+
+interface Context {
+  kafka: Kafka;
+  tuning: KafkaConsumerTuning;
+  backoff: RetryBackoff;
+  logger: Logger;
+  /** Called when kafkajs gives up on this consumer (a crash it will not restart from). */
+  onDead(error: unknown): void;
+}
+
+function headerValue(value: Buffer | string): string {
+  return Buffer.isBuffer(value) ? value.toString('utf8') : value;
+}
+
+/** kafkajs gathers a repeated header into an array; keep the last value and name the repeat. */
+function toHeaders(raw: IHeaders | undefined): { headers: Headers; duplicates: string[] } {
+  const headers: Headers = {};
+  const duplicates: string[] = [];
+  for (const [name, value] of Object.entries(raw ?? {})) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) {
+      if (value.length === 0) continue;
+      if (value.length > 1) duplicates.push(name);
+      headers[name] = headerValue(value[value.length - 1]!);
+    } else {
+      headers[name] = headerValue(value);
+    }
+  }
+  return { headers, duplicates };
+}
+
+export function toDelivered(topic: string, partition: number, message: KafkaMessage): DeliveredMessage {
+  const { headers, duplicates } = toHeaders(message.headers);
+  const delivered: DeliveredMessage = {
+    topic,
+    partition,
+    offset: message.offset,
+    timestamp: message.timestamp,
+    key: message.key === null ? null : message.key.toString('utf8'),
+    // A null value (a tombstone) arrives as an empty value: the contract's values are Buffers.
+    value: message.value ?? Buffer.alloc(0),
+    headers,
+  };
+  if (duplicates.length > 0) delivered.duplicateHeaders = duplicates;
+  return delivered;
+}
+
+/** Sleeps out a backoff in heartbeat-sized steps, so a long backoff does not cost the membership. */
+async function backoffWithHeartbeats(ms: number, heartbeat: () => Promise<void>, interval: number, signal: AbortSignal) {
+  const until = Date.now() + ms;
+  while (!signal.aborted && Date.now() < until) {
+    await interruptibleSleep(Math.min(interval, until - Date.now()), signal);
+    if (!signal.aborted) await heartbeat();
+  }
+}
+
+function resolveOnReady(consumer: KafkaJsConsumer) {
+  let joined = false;
+  let settle: { resolve(): void; reject(error: unknown): void } = { resolve() {}, reject() {} };
+  const ready = new Promise<void>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  // kafkajs fixes start positions (committed, or earliest/latest) at the first fetch after the
+  // join: waiting for it gives "messages produced after consume() resolved" a meaning.
+  const removers = [
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      joined = true;
+    }),
+    consumer.on(consumer.events.FETCH, () => {
+      if (joined) settle.resolve();
+    }),
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) settle.reject(event.payload.error);
+    }),
+  ];
+  return { ready, done: () => removers.forEach((remove) => remove()) };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new EventBusError('ERR_BUS_CONSUMER_START', message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export async function startKafkaConsumer(context: Context, options: ConsumerOptions): Promise<Consumer> {
+  const { kafka, tuning, backoff } = context;
+  const logger = context.logger.child({ groupId: options.groupId });
+  const consumer = kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: tuning.sessionTimeoutMs,
+    heartbeatInterval: tuning.heartbeatIntervalMs,
+    maxWaitTimeInMs: tuning.maxWaitMs,
+    allowAutoTopicCreation: true,
+  });
+  const stopping = new AbortController();
+  /** Messages being handled (one per partition at most), with their commit. */
+  const inHand = new Set<Promise<void>>();
+
+  const commit = async (message: DeliveredMessage) => {
+    const offset = (BigInt(message.offset) + 1n).toString();
+    try {
+      await consumer.commitOffsets([{ topic: message.topic, partition: message.partition, offset }]);
+    } catch (error) {
+      // The message was handled: a later commit of this partition covers it, and if none comes
+      // it is delivered again (at-least-once; consumers dedupe by event id).
+      logger.warn({ err: error, topic: message.topic, partition: message.partition, offset }, 'offset commit failed');
+    }
+  };
+
+  const handleUntilDone = async (message: DeliveredMessage, heartbeat: () => Promise<void>) => {
+    for (let failures = 1; ; failures++) {
+      // Abandoned, not skipped: nothing is committed, the partition's next owner gets it.
+      if (stopping.signal.aborted) return;
+      try {
+        await options.handle(copyMessage(message));
+        await commit(message);
+        return;
+      } catch (error) {
+        try {
+          options.onError?.(error, copyMessage(message));
+        } catch {
+          // A failing error callback must not turn a retry into a skip.
+        }
+        const delay = retryDelay(failures, backoff);
+        logger.debug({ topic: message.topic, partition: message.partition, offset: message.offset, failures, delay }, 'handle failed, retrying');
+        await backoffWithHeartbeats(delay, heartbeat, tuning.heartbeatIntervalMs, stopping.signal);
+      }
+    }
+  };
+
+  const { ready, done } = resolveOnReady(consumer);
+  const removeCrashWatch = consumer.on(consumer.events.CRASH, (event) => {
+    if (!event.payload.restart && !stopping.signal.aborted) context.onDead(event.payload.error);
+  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? false });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently,
+      eachMessage: ({ topic, partition, message, heartbeat }) => {
+        const work = handleUntilDone(toDelivered(topic, partition, message), heartbeat);
+        inHand.add(work);
+        return work.finally(() => inHand.delete(work));
+      },
+    });
+    await withTimeout(ready, tuning.startTimeoutMs, `consumer ${options.groupId} did not join its group in time`);
+  } catch (error) {
+    stopping.abort();
+    removeCrashWatch();
+    await consumer.disconnect().catch(() => {});
+    if (error instanceof EventBusError) throw error;
+    throw new EventBusError('ERR_BUS_CONSUMER_START', `consumer ${options.groupId} could not start`, { cause: error });
+  } finally {
+    done();
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    stop() {
+      stopped ??= (async () => {
+        stopping.abort();
+        removeCrashWatch();
+        // Finish (and commit) what is in hand before kafkajs stops: once its runner is stopping,
+        // kafkajs drops commits silently ("consumer not running"). Meanwhile nothing new starts
+        // (handleUntilDone returns at once when stopping, committing nothing).
+        await Promise.allSettled([...inHand]);
+        await consumer.disconnect();
+      })();
+      return stopped;
+    },
+  };
+}
