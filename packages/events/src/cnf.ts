@@ -3,15 +3,34 @@
  * (RFC 7800); the token is verified by then, so the key is the token service's statement, but it is
  * still checked: a usable public signature key whose algorithm this consumer accepts.
  */
-import type { CryptoKey, KeyObject } from 'jose';
-import { importJWK } from 'jose';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { EventRefusal } from './errors.ts';
 
 export interface ConfirmationKey {
   /** The algorithm the key dictates: the proof header must name this one, never choose another. */
   alg: string;
   kid?: string;
-  key: CryptoKey | KeyObject | Uint8Array;
+  key: KeyObject;
+}
+
+/**
+ * Imported keys by their public members: every event of a producer names the same key, and
+ * importing it per record cost more than verifying the proof. Bounded: a flood of distinct keys
+ * (each in a token the token service signed) only evicts the oldest.
+ */
+const imported = new Map<string, KeyObject>();
+const MAX_IMPORTED = 1000;
+
+function importPublicKey(jwk: Record<string, unknown>): KeyObject {
+  const { kty, crv, x, y, n, e } = jwk;
+  const id = JSON.stringify([kty, crv, x, y, n, e]);
+  let key = imported.get(id);
+  if (key === undefined) {
+    key = createPublicKey({ key: { kty, crv, x, y, n, e } as JsonWebKey, format: 'jwk' });
+    if (imported.size >= MAX_IMPORTED) imported.delete(imported.keys().next().value!);
+    imported.set(id, key);
+  }
+  return key;
 }
 
 /** Members that only a private or symmetric key has: a cnf key carrying one was never meant for us. */
@@ -38,7 +57,7 @@ export async function confirmationKey(
   if (!allowedAlgorithms.has(alg)) throw invalid(`cnf key algorithm ${alg} is not accepted`);
   let key: ConfirmationKey['key'];
   try {
-    key = await importJWK(jwk, alg);
+    key = importPublicKey(jwk);
   } catch (error) {
     throw invalid('cnf key cannot be imported', error);
   }

@@ -36,7 +36,13 @@ export async function runConsumerService<C extends ConsumerServiceConfig>(
   }
   const logger = createLogger(config.name, config.logLevel);
   const ownBus = options.bus === undefined;
-  let bus = options.bus ?? busFromSettings(config.settings, logger);
+  let bus: EventBus | undefined;
+  try {
+    // Reads the TLS and SASL password files: an unreadable one is a configuration error (exit 78).
+    bus = options.bus ?? busFromSettings(config.settings, logger);
+  } catch (error) {
+    exitOnConfigError(error);
+  }
   if (bus === undefined) {
     logger.warn('KAFKA_BROKERS is not set: using the in-process bus (events from other processes never arrive)');
     bus = createEmbeddedBus();
