@@ -1,0 +1,176 @@
+/**
+ * Authentication and authorisation of a service behind the gateway. The gateway already checked the
+ * caller, but a service never trusts a hop: it verifies the user's access token again with the
+ * shared validator, and reads identity only from the verified Principal, never from headers.
+ * Refusals have the gateway's shapes: 401 + WWW-Authenticate (error="invalid_token"), 403
+ * insufficient_scope, 503 + Retry-After when the keys cannot be had, all problem+json.
+ */
+import { type AuditLog, hashSubject } from '@gatehouse/observability';
+import {
+  isTokenValidationError,
+  type Principal,
+  type TokenProfile,
+  type Validator,
+  ValidatorUnavailableError,
+} from '@gatehouse/validator';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { bearerChallenge, type CredentialRefusal, extractBearer } from './bearer.ts';
+import { sendProblem } from './problem.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified caller, set by the authenticate hook. */
+    principal?: Principal;
+  }
+}
+
+/** How long a client should wait when a dependency of validation is down. */
+export const RETRY_AFTER_SECONDS = 5;
+
+export function accessTokenProfile(audience: string): TokenProfile {
+  return { kind: 'access', typ: 'at+jwt', audience };
+}
+
+export interface AuthDeps {
+  validator: Validator;
+  profile: TokenProfile;
+  audit: AuditLog;
+  /** False while no JWKS has ever been fetched: an unknown key then means "unavailable", not "invalid". */
+  keysAvailable: () => boolean;
+  onFailure?: (code: string) => void;
+}
+
+function capitalised(text: string): string {
+  return `${text[0]!.toUpperCase()}${text.slice(1)}.`;
+}
+
+function auditFailure(deps: AuthDeps, request: FastifyRequest, code: string): void {
+  deps.onFailure?.(code);
+  deps.audit.record({
+    event: 'auth.failure',
+    outcome: 'failure',
+    reason: code,
+    method: request.method,
+    route: request.routeOptions.url,
+    ip: request.ip,
+    request_id: request.id,
+  });
+}
+
+export function refuseCredential(reply: FastifyReply, refusal: CredentialRefusal): FastifyReply {
+  const challenge = bearerChallenge(refusal.error ? { error: refusal.error, error_description: refusal.description } : {});
+  return sendProblem(
+    reply,
+    refusal.status,
+    {
+      slug: refusal.status === 400 ? 'invalid-request' : 'invalid-token',
+      code: refusal.code,
+      detail: capitalised(refusal.description),
+    },
+    { 'www-authenticate': challenge },
+  );
+}
+
+export function unavailable(reply: FastifyReply, code: string, detail: string): FastifyReply {
+  return sendProblem(
+    reply,
+    503,
+    { slug: 'dependency-unavailable', code, detail },
+    { 'retry-after': String(RETRY_AFTER_SECONDS) },
+  );
+}
+
+/** onRequest hook: runs before the body is read, so an unauthenticated caller costs no parsing. */
+export function authenticate(deps: AuthDeps) {
+  return async function authenticateRequest(request: FastifyRequest, reply: FastifyReply) {
+    const credential = extractBearer({
+      url: request.url,
+      authorization: request.headers.authorization,
+      rawHeaders: request.raw.rawHeaders,
+    });
+    if (!('token' in credential)) {
+      auditFailure(deps, request, credential.code);
+      return refuseCredential(reply, credential);
+    }
+    try {
+      request.principal = await deps.validator.verify(credential.token, deps.profile);
+    } catch (error) {
+      const code = unavailableCode(error, deps.keysAvailable);
+      if (code) {
+        auditFailure(deps, request, code);
+        return unavailable(reply, code, 'The access token cannot be checked right now. Retry later.');
+      }
+      if (!isTokenValidationError(error)) throw error;
+      auditFailure(deps, request, error.code);
+      return refuseCredential(reply, { status: 401, code: error.code, error: 'invalid_token', description: error.message });
+    }
+  };
+}
+
+/** A verification that failed for want of keys or a deny list is the dependency's fault: 503, not 401. */
+export function unavailableCode(error: unknown, keysAvailable: () => boolean): string | undefined {
+  if (error instanceof ValidatorUnavailableError) return error.code;
+  if (isTokenValidationError(error) && error.code === 'ERR_TOKEN_KEY_UNKNOWN' && !keysAvailable()) {
+    return 'ERR_KEYS_UNAVAILABLE';
+  }
+  return undefined;
+}
+
+export interface Requirement {
+  scopes?: string[];
+  /** Any one of these roles. */
+  roles?: string[];
+}
+
+/** Pure: which of the requirement's scopes the principal lacks, and whether it lacks every role. */
+export function missing(principal: Pick<Principal, 'scopes' | 'roles'>, requirement: Requirement) {
+  const held = new Set(principal.scopes);
+  const scopes = (requirement.scopes ?? []).filter((s) => !held.has(s));
+  const roles = requirement.roles ?? [];
+  const role = roles.length > 0 && !roles.some((r) => principal.roles.includes(r));
+  return { scopes, role };
+}
+
+/** preHandler hook after authenticate: 403 insufficient_scope / missing role. */
+export function authorize(requirement: Requirement, deps: Pick<AuthDeps, 'audit' | 'onFailure'>) {
+  return async function authorizeRequest(request: FastifyRequest, reply: FastifyReply) {
+    const principal = request.principal;
+    if (!principal) throw new Error('authorize hook without authenticate');
+    const lack = missing(principal, requirement);
+    if (lack.scopes.length === 0 && !lack.role) return;
+    const reason = lack.scopes.length > 0 ? 'insufficient_scope' : 'missing_role';
+    deps.onFailure?.(reason);
+    deps.audit.record({
+      event: 'authz.denied',
+      outcome: 'denied',
+      reason,
+      method: request.method,
+      route: request.routeOptions.url,
+      missing_scopes: lack.scopes,
+      missing_role: lack.role,
+      sub: hashSubject(principal.sub),
+      client_id: principal.clientId,
+      jti: principal.jti,
+      request_id: request.id,
+    });
+    const scope = (requirement.scopes ?? []).join(' ');
+    const challenge = bearerChallenge({
+      error: 'insufficient_scope',
+      ...(scope ? { scope } : {}),
+      error_description: lack.scopes.length > 0 ? 'a required scope is missing' : 'a required role is missing',
+    });
+    return sendProblem(
+      reply,
+      403,
+      lack.scopes.length > 0
+        ? {
+            slug: 'insufficient-scope',
+            code: 'ERR_INSUFFICIENT_SCOPE',
+            detail: `This request needs the scopes: ${lack.scopes.join(' ')}.`,
+            extensions: { missingScopes: lack.scopes },
+          }
+        : { slug: 'missing-role', code: 'ERR_MISSING_ROLE', detail: 'This request needs a role the caller does not have.' },
+      { 'www-authenticate': challenge },
+    );
+  };
+}
