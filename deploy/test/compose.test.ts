@@ -52,7 +52,7 @@ t.test('the services share the token service namespace, listen on its loopback, 
     t.same(Object.keys(service.depends_on).sort(), [
       'kafka-init',
       'postgres',
-      ...(name === 'sales' ? [] : ['redis']),
+      'redis',
       'token-service',
     ]);
     t.equal(service.depends_on['kafka-init'].condition, 'service_completed_successfully');

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { redisDenyList } from '@gatehouse/deny-list';
 import { busFromSettings, createEmbeddedBus, type EventBus, type Producer } from '@gatehouse/event-bus';
 import { ops } from '@gatehouse/fastify-ops';
 import { createAuditLog, createLogger, createMetrics, type Logger, type Metrics } from '@gatehouse/observability';
@@ -126,8 +127,12 @@ export async function buildSalesService(config: SalesConfig, deps: SalesDeps = {
       if (outcome === 'error') logger.warn({ err: error }, 'JWKS refresh failed');
     },
   });
-  // No deny list here: the gateway consults it before forwarding; see README (Security).
-  const validator = createValidator({ issuer: config.TOKEN_SERVICE_URL, keys });
+  // The token service's jti deny list (REDIS_URL): a revoked access or message token is refused
+  // here too, not only at the gateway. Unanswerable: 503, nothing stored.
+  const denyList = config.REDIS_URL
+    ? redisDenyList(config.REDIS_URL, (error) => logger.warn({ err: error.message }, 'redis connection error'))
+    : undefined;
+  const validator = createValidator({ issuer: config.TOKEN_SERVICE_URL, keys, ...(denyList ? { denyList } : {}) });
   keys.refresh().catch(() => {});
 
   const relay = createRelay({
@@ -216,6 +221,7 @@ export async function buildSalesService(config: SalesConfig, deps: SalesDeps = {
       await producer.disconnect();
       if (ownsBus) await bus.close().catch(() => undefined);
       if (ownsDb) await db.close();
+      await denyList?.close();
       await audit.flush();
     })();
     return closing;

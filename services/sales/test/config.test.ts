@@ -10,6 +10,7 @@ const PRODUCTION: Record<string, string> = {
   KAFKA_SSL: 'true',
   SALES_SIGNING_KEY_FILE: '/etc/gatehouse/sales.private.jwk.json',
   SALES_CLIENT_SECRET: 'prod-sales-secret-0123456789',
+  REDIS_URL: 'rediss://redis.example.com:6380/0',
 };
 
 function refusal(env: Record<string, string | undefined>): { settings: string[]; message: string } {
@@ -50,6 +51,7 @@ t.test('production refuses development defaults, naming the setting', async (t) 
     ['DATABASE_URL', { DATABASE_URL: undefined }],
     ['KAFKA_BROKERS', { KAFKA_BROKERS: undefined }],
     ['TOKEN_SERVICE_URL', { TOKEN_SERVICE_URL: 'http://id.example.com' }],
+    ['REDIS_URL', { REDIS_URL: undefined }],
   ];
   for (const [setting, change] of cases) {
     const env = { ...PRODUCTION, ...change };
@@ -66,6 +68,7 @@ t.test('bad values are refused', async (t) => {
   t.ok(refusal({ MESSAGE_TOKEN_HEADER: 'authorization' }).settings.includes('MESSAGE_TOKEN_HEADER'));
   t.ok(refusal({ SALES_CLIENT_SECRET: 'short' }).settings.includes('SALES_CLIENT_SECRET'));
   t.ok(refusal({ OUTBOX_POLL_MS: '0' }).settings.includes('OUTBOX_POLL_MS'));
+  t.ok(refusal({ REDIS_URL: 'http://redis' }).settings.includes('REDIS_URL'));
   t.ok(refusal({ KAFKA_SASL_USERNAME: 'u' }).settings.includes('KAFKA_SASL_MECHANISM'), 'Kafka settings refined too');
 });
 
