@@ -106,6 +106,7 @@ export async function buildTokenService(
     audit,
     metrics: m,
     profiles: issuedJwtProfiles(config.API_RESOURCE, Object.values(CONSUMER_AUDIENCES)),
+    messageTokenRetentionSeconds: config.REVOKED_MESSAGE_TOKEN_RETENTION,
   });
   const adapter =
     stores.kind === 'redis' && stores.redis ? redisAdapterFactory(stores.redis) : sharedMemoryAdapter();

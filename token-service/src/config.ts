@@ -73,6 +73,12 @@ const schema = z
     /** Replay grants (client credentials, scope events:replay): their resource indicator and lifetime. */
     REPLAY_RESOURCE: z.string().min(1).default('urn:gatehouse:consumers'),
     REPLAY_GRANT_TTL: seconds(300, 3600),
+    /**
+     * A revoked message token stays on the deny list this long past its exp: at least the
+     * consumers' replay window (their maxEventAgeSeconds, default 7 days), or a revoked token
+     * would become "merely expired" and replayable.
+     */
+    REVOKED_MESSAGE_TOKEN_RETENTION: seconds(7 * 24 * 3600),
     LOCKOUT_MAX_ATTEMPTS: positiveInt(5),
     LOCKOUT_SECONDS: seconds(300),
     /** Token, introspection and revocation endpoints, per client and per source IP. */

@@ -30,6 +30,12 @@ export interface JwtTokenDeps {
   metrics: TokenServiceMetrics;
   /** The profiles a JWT presented for revocation or introspection may match. */
   profiles: TokenProfile[];
+  /**
+   * How long past its exp a revoked message token stays on the deny list: consumers may accept an
+   * expired message token under their replay policy, so "merely expired" must never be what a
+   * revocation decays into within the replay window (REVOKED_MESSAGE_TOKEN_RETENTION).
+   */
+  messageTokenRetentionSeconds: number;
 }
 
 export function jwtTokenMiddleware(deps: JwtTokenDeps) {
@@ -69,7 +75,8 @@ export function jwtTokenMiddleware(deps: JwtTokenDeps) {
       };
       return;
     }
-    await deps.denyList.add(principal.jti, principal.exp);
+    const retention = principal.kind === 'message' ? deps.messageTokenRetentionSeconds : 0;
+    await deps.denyList.add(principal.jti, principal.exp + retention);
     ctx.status = 200;
     ctx.body = '';
     deps.metrics.revocations.inc({ kind: principal.kind });

@@ -10,12 +10,16 @@ import { kafkaSettings, kafkaSettingsIssues } from '@gatehouse/event-bus';
 import { type ExpiryPolicy, parseExpiryPolicy } from '@gatehouse/events';
 import { z } from 'zod';
 
-/** docs/events.md's policy: sales may replay orders.created events up to 30 days old. */
+/**
+ * docs/events.md's policy: sales may replay orders.created events up to 7 days old. No longer than
+ * the keys CLI's default replay window (7 d): an older event's token was signed by a key that may
+ * be pruned by now, and would be refused as ERR_TOKEN_KEY_UNKNOWN anyway.
+ */
 export const DEFAULT_EXPIRY_POLICY: ExpiryPolicy = Object.freeze({
   replay: Object.freeze({
     allowedClients: ['sales'],
     eventTypes: ['orders.created'],
-    maxEventAgeSeconds: 30 * 24 * 3600,
+    maxEventAgeSeconds: 7 * 24 * 3600,
   }),
 });
 

@@ -16,6 +16,7 @@ import {
 import { type Database, type Migration, migrate, openDatabase } from '@gatehouse/sql';
 import { createValidator, type DenyList, type KeySource, remoteKeys, type Validator } from '@gatehouse/validator';
 import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
 import type { DestinationStream } from 'pino';
 import type { ConsumerServiceConfig } from './config.ts';
 import { type RedisDenyList, redisDenyList } from './deny-list.ts';
@@ -83,6 +84,14 @@ export async function buildConsumerService(
   const logger = createLogger(name, config.logLevel, deps.logDestination);
   const audit = createAuditLog(name, deps.auditDestination ?? config.auditLog);
   const metrics = createMetrics(name);
+  new Gauge({
+    name: 'gatehouse_event_bus_up',
+    help: 'Whether the event bus (Kafka or embedded) answers, checked at scrape time',
+    registers: [metrics.registry],
+    async collect() {
+      this.set((await deps.bus.ping().catch(() => false)) ? 1 : 0);
+    },
+  });
   const now = deps.now ?? Date.now;
 
   const remote = deps.validatorKeys
@@ -120,7 +129,8 @@ export async function buildConsumerService(
       keysAvailable: () => remote === undefined || remote.lastFetchedAt !== undefined,
       readiness: {
         database: () => db.ping(),
-        bus: () => deps.bus.ping(),
+        // Not the bus: the read API serves from the database whatever Kafka does (the consumer
+        // resumes by itself); gatehouse_event_bus_up reports the bus.
         ...(remote ? { jwks: jwksReadiness(remote, config.jwksCooldownSeconds * 1000) } : {}),
       },
     });

@@ -10,6 +10,7 @@ import { ops } from '@gatehouse/fastify-ops';
 import { createAuditLog, createLogger, createMetrics, type Logger, type Metrics } from '@gatehouse/observability';
 import { type Database, migrate, openDatabase } from '@gatehouse/sql';
 import { createValidator, type RemoteKeySource, remoteKeys } from '@gatehouse/validator';
+import { Gauge } from 'prom-client';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { SalesConfig } from './config.ts';
@@ -74,6 +75,18 @@ function sharedProducer(bus: EventBus): { get: () => Promise<Producer>; disconne
       await producer?.disconnect().catch(() => undefined);
     },
   };
+}
+
+/** 1 when the event bus answers, read at each scrape. */
+function busGauge(metrics: Metrics, bus: EventBus): void {
+  new Gauge({
+    name: 'gatehouse_event_bus_up',
+    help: 'Whether the event bus (Kafka or embedded) answers, checked at scrape time',
+    registers: [metrics.registry],
+    async collect() {
+      this.set((await bus.ping().catch(() => false)) ? 1 : 0);
+    },
+  });
 }
 
 function jwksReadiness(keys: RemoteKeySource, cooldownMs: number): () => Promise<boolean> {
@@ -203,10 +216,12 @@ export async function buildSalesService(config: SalesConfig, deps: SalesDeps = {
     metrics,
     readiness: {
       database: () => db.ping(),
-      bus: () => bus.ping(),
+      // Not the bus: with Kafka down, orders are still taken (the outbox holds their events), so
+      // the service must stay in its load balancer. gatehouse_event_bus_up reports the bus.
       jwks: jwksReadiness(keys, config.JWKS_COOLDOWN_SECONDS * 1000),
     },
   });
+  busGauge(metrics, bus);
   await orderRoutes(app, ctx);
   await adminRoutes(app, ctx);
 

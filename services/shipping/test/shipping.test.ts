@@ -137,13 +137,14 @@ async function shippingSuite(t: Test, env: Record<string, string>) {
     t.ok(failures.includes('ERR_TOKEN_MISSING') && failures.includes('ERR_TOKEN_EXPIRED'), 'audited');
   });
 
-  t.test('ops: healthz, readyz (database and bus), metrics', async (t) => {
+  t.test('ops: healthz, readyz (database and JWKS), metrics', async (t) => {
     t.equal((await s.get('/healthz')).status, 200);
     const ready = await s.get('/readyz');
     t.same(ready.body, { status: 'ready' });
     const metrics = await s.service.app.inject({ url: '/metrics' });
     t.match(metrics.body, /gatehouse_events_processed_total\{consumer="shipping",basis="fresh"/);
     t.match(metrics.body, /gatehouse_events_dead_lettered_total\{consumer="shipping"/);
+    t.match(metrics.body, /gatehouse_event_bus_up\{[^}]*\} 1/, 'the bus is reported as a metric');
   });
 }
 
