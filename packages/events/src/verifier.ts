@@ -4,7 +4,7 @@
  * ValidatorUnavailableError is rethrown so the consumer retries the record and never dead-letters it.
  */
 import type { Principal, TokenProfile, Validator } from '@gatehouse/validator';
-import { isTokenValidationError } from '@gatehouse/validator';
+import { isTokenValidationError, ValidatorUnavailableError } from '@gatehouse/validator';
 import { confirmationKey } from './cnf.ts';
 import { TYP } from './constants.ts';
 import { decodeEvent } from './decode.ts';
@@ -28,6 +28,12 @@ export interface EventVerifierOptions {
   proofAlgorithms?: string[];
   /** Upper bound on a message token's exp - iat, when the deployment sets one. */
   messageTokenMaxLifetimeSeconds?: number;
+  /**
+   * Whether the validator's keys may be trusted now (RemoteKeySource.usable). When they may not,
+   * ERR_TOKEN_KEY_UNKNOWN is the issuer's JWKS being unreachable, not the record's fault: it is
+   * turned into ValidatorUnavailableError, so the record is retried instead of dead-lettered.
+   */
+  keysUsable?: () => boolean;
 }
 
 export interface AcceptedEvent {
@@ -51,7 +57,8 @@ interface TokenOutcome {
 }
 
 export function createEventVerifier(options: EventVerifierOptions): EventVerifier {
-  const { validator, audience } = options;
+  const { audience } = options;
+  const validator = options.keysUsable ? withKeyOutages(options.validator, options.keysUsable) : options.validator;
   if (typeof validator?.verify !== 'function') throw new TypeError('validator is required');
   if (typeof audience !== 'string' || audience === '')
     throw new TypeError('audience must be a non-empty string');
@@ -112,6 +119,24 @@ function requireToken(event: DecodedEvent): string {
 }
 
 /** ERR_TOKEN_EXPIRED is held, not refused: its claims passed every other check, and step 9 decides. */
+/** KEY_UNKNOWN while the key set is unusable is an outage (transient), never a refusal. */
+function withKeyOutages(validator: Validator, keysUsable: () => boolean): Validator {
+  if (typeof validator?.verify !== 'function') return validator;
+  return {
+    ...validator,
+    async verify(token, profile) {
+      try {
+        return await validator.verify(token, profile);
+      } catch (error) {
+        if (isTokenValidationError(error) && error.code === 'ERR_TOKEN_KEY_UNKNOWN' && !keysUsable()) {
+          throw new ValidatorUnavailableError("the issuer's signing keys are unavailable", { cause: error });
+        }
+        throw error;
+      }
+    },
+  };
+}
+
 async function verifyMessageToken(
   validator: Validator,
   token: string,

@@ -494,6 +494,21 @@ t.test('a validator that cannot answer is not a refusal', async (t) => {
   );
 });
 
+t.test('an unknown key while the issuer keys are unusable is an outage, not a refusal', async (t) => {
+  const record = await sealed(world);
+  // A genuine TokenValidationError from a validator whose key source finds nothing.
+  const empty = createValidator({ issuer: ISSUER, keys: localKeys(() => ({ keys: [] })) });
+  let usable = false;
+  const outage = createEventVerifier({ validator: empty, audience: SHIPPING, policy: STRICT_POLICY, keysUsable: () => usable });
+  const error = await outage.verify(record).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  t.ok(error instanceof ValidatorUnavailableError, 'keys unusable: retried, never dead-lettered');
+  usable = true;
+  await refuses(t, outage.verify(record), 'ERR_TOKEN_KEY_UNKNOWN', 'keys usable: the token names no key of ours');
+});
+
 t.test('createEventVerifier refuses bad options', async (t) => {
   const base = { validator: world.validator, audience: SHIPPING, policy: STRICT_POLICY };
   t.throws(() => createEventVerifier({ ...base, audience: '' }), TypeError);

@@ -83,6 +83,12 @@ export type RemoteKeySource = KeySource & {
   refresh(): Promise<void>;
   /** When the current set was fetched (ms, by options.now), undefined before the first success. */
   readonly lastFetchedAt: number | undefined;
+  /**
+   * Whether a key set is in hand that may still be trusted (fetched, and renewed within two
+   * max-ages). When false, ERR_TOKEN_KEY_UNKNOWN means "the issuer's keys are unavailable", not
+   * "this token names no key of the issuer's": callers answer 503 or retry rather than refuse.
+   */
+  readonly usable: boolean;
 };
 
 /** A JWKS is a few keys; anything near this is a misconfiguration or an attack on our memory. */
@@ -167,6 +173,7 @@ export function remoteKeys(jwksUrl: string, options: RemoteKeysOptions = {}): Re
 
   Object.defineProperty(source, 'refresh', { value: refresh });
   Object.defineProperty(source, 'lastFetchedAt', { get: () => fetchedAt, enumerable: true });
+  Object.defineProperty(source, 'usable', { get: isUsable, enumerable: true });
   return source as RemoteKeySource;
 }
 

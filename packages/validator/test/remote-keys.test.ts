@@ -74,7 +74,9 @@ t.test('caches within maxAge and refetches after it', async (t) => {
   const c = clock();
   const { keys, outcomes } = source(server, c);
   t.equal(keys.lastFetchedAt, undefined, 'nothing fetched yet');
+  t.equal(keys.usable, false, 'no usable set before the first fetch');
   t.ok(await lookup(keys, 'k1'));
+  t.equal(keys.usable, true);
   t.ok(await lookup(keys, 'k1'));
   t.equal(server.fetches, 1, 'one fetch for two lookups');
   t.equal(keys.lastFetchedAt, NOW);
@@ -202,6 +204,7 @@ t.test('a failed refresh keeps the last good set until 2 x maxAge', async (t) =>
   t.equal(server.fetches, 3);
   c.advance(1);
   await refuses(t, lookup(keys, 'k1'), 'ERR_TOKEN_KEY_UNKNOWN', 'at 2 x maxAge the set is no longer trusted');
+  t.equal(keys.usable, false, 'and says so: callers answer 503 / retry, not 401 / dead-letter');
   t.equal(keys.lastFetchedAt, NOW, 'lastFetchedAt is the last success');
   server.handler = undefined;
   c.advance(COOLDOWN);

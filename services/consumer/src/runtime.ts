@@ -31,6 +31,8 @@ export interface StartConsumerOptions {
   fromBeginning?: boolean;
   /** Millisecond clock, for tests. */
   now?: () => number;
+  /** RemoteKeySource.usable: a JWKS outage then retries records instead of dead-lettering them. */
+  keysUsable?: () => boolean;
   /** Tests only: a verifier other than @gatehouse/events' own. */
   verifier?: EventVerifier;
 }
@@ -47,7 +49,13 @@ export async function startConsumer(options: StartConsumerOptions): Promise<Runn
   const logger = options.logger.child({ consumer: options.name });
   const verifier =
     options.verifier ??
-    createEventVerifier({ validator: options.validator, audience: options.audience, policy: options.policy, now });
+    createEventVerifier({
+      validator: options.validator,
+      audience: options.audience,
+      policy: options.policy,
+      now,
+      ...(options.keysUsable ? { keysUsable: options.keysUsable } : {}),
+    });
   const producer = await options.bus.producer();
   const handle = recordHandler({
     consumer: options.name,

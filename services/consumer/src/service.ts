@@ -126,7 +126,7 @@ export async function buildConsumerService(
       audit,
       validator,
       apiAudience: config.apiAudience,
-      keysAvailable: () => remote === undefined || remote.lastFetchedAt !== undefined,
+      keysAvailable: () => remote === undefined || remote.usable,
       readiness: {
         database: () => db.ping(),
         // Not the bus: the read API serves from the database whatever Kafka does (the consumer
@@ -151,6 +151,7 @@ export async function buildConsumerService(
       logger,
       apply: spec.apply,
       now,
+      ...(remote ? { keysUsable: () => remote.usable } : {}),
     });
     let closed: Promise<void> | undefined;
     return {

@@ -162,7 +162,7 @@ export async function buildSalesService(config: SalesConfig, deps: SalesDeps = {
     validator,
     profile: accessTokenProfile(config.API_AUDIENCE),
     audit,
-    keysAvailable: () => keys.lastFetchedAt !== undefined,
+    keysAvailable: () => keys.usable,
     onFailure: (code) => m.authFailure(code),
   };
   const ctx: SalesContext = {
