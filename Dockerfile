@@ -32,6 +32,7 @@ ENV NODE_ENV=production
 # source change does not re-run the install.
 COPY package.json package-lock.json ./
 COPY packages/config/package.json packages/config/
+COPY packages/deny-list/package.json packages/deny-list/
 COPY packages/fastify-ops/package.json packages/fastify-ops/
 COPY packages/observability/package.json packages/observability/
 COPY packages/validator/package.json packages/validator/

@@ -42,7 +42,7 @@ t.test('development defaults', async (t) => {
     auditLog: '.gatehouse/audit/shipping.jsonl',
   });
   t.same(config.expiryPolicy, DEFAULT_EXPIRY_POLICY, "docs/events.md's replay policy");
-  t.same(config.expiryPolicy.replay, { allowedClients: ['sales'], eventTypes: ['orders.created'], maxEventAgeSeconds: 2_592_000 });
+  t.same(config.expiryPolicy.replay, { allowedClients: ['sales'], eventTypes: ['orders.created'], maxEventAgeSeconds: 604_800 });
 });
 
 t.test('own settings override the defaults', async (t) => {
