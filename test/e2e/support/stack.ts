@@ -35,6 +35,8 @@ export interface E2eOptions {
   kafka?: boolean;
   postgres?: boolean;
   env?: Record<string, string>;
+  /** A fixed gateway port (the browser test needs its origin before start); free otherwise. */
+  gatewayPort?: number;
 }
 
 /** undefined when Kafka or PostgreSQL were asked for and are missing outside CI (skipped). */
@@ -83,7 +85,7 @@ export async function startE2eStack(t: Test, options: E2eOptions = {}): Promise<
     },
     ...(bus ? { bus } : {}),
     ...(databases ? { databases } : {}),
-    ports: { 'token-service': 0, gateway: 0, sales: 0, shipping: 0, invoicing: 0 },
+    ports: { 'token-service': 0, gateway: options.gatewayPort ?? 0, sales: 0, shipping: 0, invoicing: 0 },
     audit: (component) => sinks[component].stream,
   });
   t.teardown(async () => {
