@@ -41,10 +41,12 @@ import {
   waitReady,
   tokenServiceEnv,
 } from './support/children.ts';
-import { machineCpuSeconds, processCpuSeconds, redisCpuSeconds } from './support/cpu.ts';
+import { machineCpuSeconds, processCpuSeconds, redisCommandCalls, redisCpuSeconds } from './support/cpu.ts';
 import { es256Pem, haproxyVersion, writeHaproxyConfig } from './support/haproxy.ts';
-import { autocannonVersion, closedLoop, type LoadResult, paced, REQUEST_TIMEOUT_S, type Target } from './support/load.ts';
+import { autocannonVersion, burst, closedLoop, type LoadResult, paced, REQUEST_TIMEOUT_S, type Target } from './support/load.ts';
 import { delta, int, ms, numberSetting, pct, plus, runBench, table } from './support/report.ts';
+
+const microseconds = (value: number | undefined) => (value === undefined ? 'n/a' : int.format(value));
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const SUPPORT = join(ROOT, 'bench', 'support');
@@ -110,6 +112,8 @@ interface Sample {
   server: number | undefined;
   upstream: number | undefined;
   redis: number | undefined;
+  /** redis-server's calls per command so far: only Gatehouse uses this Redis. */
+  redisCalls: Record<string, number> | undefined;
   machine: { busy: number; steal: number } | undefined;
   load: NodeJS.CpuUsage;
 }
@@ -125,6 +129,12 @@ class Tally {
   seconds = 0;
   ok = 0;
   socketErrors = 0;
+  /** Requests sent with a forged token (every BENCH_FORGED_EVERY-th of the closed loop). */
+  forgedSent = 0;
+  /** Whether a 401 is the right answer to a forged token (every contender but the bare proxy). */
+  checksTokens = false;
+  /** Redis commands run during this tally's rounds, by command (Gatehouse's rate limit and deny list). */
+  readonly redisCalls = new Map<string, number>();
   readonly statuses = new Map<string, number>();
   readonly latencyMicros = createHistogram();
   serverCpu: number | undefined = 0;
@@ -138,6 +148,11 @@ class Tally {
     this.seconds += result.seconds;
     this.ok += result.ok;
     this.socketErrors += result.socketErrors;
+    this.forgedSent += result.forgedSent;
+    for (const [command, calls] of Object.entries(after.redisCalls ?? {})) {
+      const added = calls - (before.redisCalls?.[command] ?? 0);
+      if (added > 0) this.redisCalls.set(command, (this.redisCalls.get(command) ?? 0) + added);
+    }
     for (const [code, count] of result.statuses) this.statuses.set(code, (this.statuses.get(code) ?? 0) + count);
     this.latencyMicros.add(result.latencyMicros);
     this.serverCpu = plus(this.serverCpu, delta(before.server, after.server));
@@ -149,8 +164,23 @@ class Tally {
     this.steal = plus(this.steal, delta(before.machine?.steal, after.machine?.steal));
   }
 
+  /** 401s to forged tokens, at most one per forged token sent (a 401 to the valid token is an error). */
+  get refusedForged(): number {
+    return this.checksTokens ? Math.min(this.statuses.get('401') ?? 0, this.forgedSent) : 0;
+  }
+
+  /** Requests answered as they should be: 200 to the valid token, 401 to a forged one (if checked). */
+  get answered(): number {
+    return this.ok + this.refusedForged;
+  }
+
   get perSecond(): number {
-    return this.seconds > 0 ? this.ok / this.seconds : 0;
+    return this.seconds > 0 ? this.answered / this.seconds : 0;
+  }
+
+  /** The contender's CPU per answered request, in microseconds. */
+  get cpuMicrosPerRequest(): number | undefined {
+    return this.serverCpu === undefined || this.answered === 0 ? undefined : (this.serverCpu / this.answered) * 1e6;
   }
 
   percentile(p: number): number | undefined {
@@ -158,7 +188,7 @@ class Tally {
   }
 
   get errors(): number {
-    return [...this.statuses.values()].reduce((sum, n) => sum + n, 0) + this.socketErrors;
+    return [...this.statuses.values()].reduce((sum, n) => sum + n, 0) + this.socketErrors - this.refusedForged;
   }
 
   /** CPU shares (of one CPU) over the measured time. other = the machine less every process named. */
@@ -177,7 +207,9 @@ class Tally {
   }
 
   detail(): string {
-    const parts = [...this.statuses].map(([code, count]) => `${count} x ${code}`);
+    const parts = [...this.statuses].map(([code, count]) =>
+      code === '401' && this.refusedForged > 0 ? `${count - this.refusedForged} x 401 (beyond the forged tokens)` : `${count} x ${code}`,
+    ).filter((part) => !part.startsWith('0 x'));
     if (this.socketErrors > 0) parts.push(`${this.socketErrors} socket errors/timeouts`);
     return parts.join(', ');
   }
@@ -185,12 +217,13 @@ class Tally {
 
 async function sample(child: Child | undefined, helpers: Helpers): Promise<Sample> {
   const machine = await machineCpuSeconds();
-  const [server, upstream, redis] = await Promise.all([
+  const [server, upstream, redis, redisCalls] = await Promise.all([
     processCpuSeconds(child?.process.pid),
     processCpuSeconds(helpers.upstreamPid),
     redisCpuSeconds(helpers.redisPort),
+    redisCommandCalls(helpers.redisPort),
   ]);
-  return { server, upstream, redis, machine, load: process.cpuUsage() };
+  return { server, upstream, redis, redisCalls, machine, load: process.cpuUsage() };
 }
 
 async function measured(
@@ -233,6 +266,10 @@ async function main(): Promise<number> {
   const rateSeconds = numberSetting('BENCH_RATE_SECONDS', 5, 1, 600);
   const rateRounds = Math.max(1, Math.min(5, Math.floor(rateSeconds)));
   const haproxyThreads = numberSetting('BENCH_HAPROXY_THREADS', 1, 1, 64);
+  const forgedEvery = numberSetting('BENCH_FORGED_EVERY', 100, 0, 1_000_000);
+  if (!Number.isInteger(forgedEvery) || forgedEvery === 1) {
+    throw new BenchError(`BENCH_FORGED_EVERY=${forgedEvery}: expected 0 (off) or an integer of at least 2`);
+  }
   const cpuProfDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
   if (cpuProfDir) await mkdir(cpuProfDir, { recursive: true });
 
@@ -266,6 +303,8 @@ async function main(): Promise<number> {
     const token = tokens.access_token;
     const jwksResponse = await fetch(`http://127.0.0.1:${new URL(issuer).port}/jwks`, { signal: AbortSignal.timeout(10_000) });
     const jwks = (await jwksResponse.json()) as { keys?: unknown[] };
+    // Alice's token with its signature replaced: well-formed, signed by nobody.
+    const forged = `${token.slice(0, token.lastIndexOf('.') + 1)}${'A'.repeat(86)}`;
 
     const contenders: Contender[] = [];
     // 1. bare proxy
@@ -373,7 +412,6 @@ async function main(): Promise<number> {
           throw new BenchError('no RateLimit-Limit header: the rate limit did not run');
         }
         if (contender.name.startsWith('bare')) continue;
-        const forged = `${token.slice(0, token.lastIndexOf('.') + 1)}${'A'.repeat(86)}`;
         for (const [what, headers] of [
           ['no token', {}],
           ['a forged signature', { authorization: `Bearer ${forged}` }],
@@ -411,24 +449,40 @@ async function main(): Promise<number> {
         "  Gatehouse: route orders, auth bearer, scope orders:read, rateLimit {policy: ip, failMode: closed} on redis-server, " +
         'TRUST_PROXY=127.0.0.1, NODE_ENV=development, LOG_LEVEL=warn, audit log to a temp file; the ip policy ' +
         '(100/s and 1000/min per address) counts each of the 65,536 addresses at well under its limits, so it never answers 429 ' +
-        'while the check (2 windows, one Redis round trip) runs on every request\n',
+        'while the check (2 windows in one Lua script: one Redis command, one round trip) runs on every request; ' +
+        'deny-list answers reused for DENY_LIST_CACHE_SECONDS (default 5)\n' +
+        (forgedEvery > 0
+          ? `  closed loop: every ${forgedEvery}th request carries alice's token with a forged signature: the token checkers must ` +
+            'answer it 401 (counted as answered; the bare proxy forwards it, 200)\n'
+          : ''),
     );
     out.write(
       `  closed loop: autocannon ${autocannonVersion}, ${concurrency} keep-alive connections, pipelining 1; per contender ` +
         `${warmup} s warm-up (discarded), then ${seconds} s measured in ${rounds} rounds alternating between the contenders\n` +
         `  open loop: ${int.format(rate)} requests/s evenly paced (node:http keep-alive, <= 64 connections) for ${rateSeconds} s ` +
         `per target in ${rateRounds} alternating rounds; latency includes waiting for a connection\n` +
-        '  only 200 responses count; p50/p99 are of 200 responses; errors = non-200 responses + socket errors\n\n',
+        '  requests/s counts the requests answered as they should be (200, or 401 to a forged token); p50/p99 are of ' +
+        '200 responses; errors = other responses + socket errors\n\n',
     );
 
     // Closed loop.
     const helpers: Helpers = { upstreamPid: upstreamChild.process.pid, redisPort: redis.port };
     const target = (base: string): Target => ({ base, path: PATH, headers: { authorization: `Bearer ${token}` } });
+    const withForged = (base: string): Target => ({
+      ...target(base),
+      ...(forgedEvery > 0 ? { forged: { every: forgedEvery, headers: { authorization: `Bearer ${forged}` } } } : {}),
+    });
     const running = contenders.filter((c) => c.base);
-    if (warmup > 0) for (const c of running) await closedLoop(target(c.base!), concurrency, warmup);
-    const tallies = new Map(running.map((c) => [c, new Tally()]));
+    if (warmup > 0) for (const c of running) await closedLoop(withForged(c.base!), concurrency, warmup);
+    const tallies = new Map(
+      running.map((c) => {
+        const tally = new Tally();
+        tally.checksTokens = !c.name.startsWith('bare');
+        return [c, tally];
+      }),
+    );
     await alternate(running, rounds, (c) =>
-      measured(c.child, helpers, () => closedLoop(target(c.base!), concurrency, seconds / rounds), tallies.get(c)!),
+      measured(c.child, helpers, () => closedLoop(withForged(c.base!), concurrency, seconds / rounds), tallies.get(c)!),
     );
 
     // Open loop at a fixed rate.
@@ -451,7 +505,7 @@ async function main(): Promise<number> {
       const cpu = tally.cpu();
       return [pct(cpu.server), pct(cpu.load), pct(cpu.upstream), pct(cpu.redis), pct(cpu.other), pct(cpu.steal)];
     };
-    const rows = [['contender', 'requests/s', 'vs bare', 'p50 ms', 'p99 ms', 'errors', ...cpuHeader]];
+    const rows = [['contender', 'requests/s', 'vs bare', 'p50 ms', 'p99 ms', 'errors', 'forged: 401', 'CPU µs/req', ...cpuHeader]];
     const bareRate = tallies.get(bare)!.perSecond;
     for (const c of contenders) {
       const tally = tallies.get(c);
@@ -466,13 +520,17 @@ async function main(): Promise<number> {
         ms(tally.percentile(50)),
         ms(tally.percentile(99)),
         int.format(tally.errors),
+        tally.forgedSent === 0
+          ? '-'
+          : `${int.format(tally.checksTokens ? tally.refusedForged : (tally.statuses.get('401') ?? 0))}/${int.format(tally.forgedSent)}`,
+        microseconds(tally.cpuMicrosPerRequest),
         ...cpuCells(tally),
       ]);
     }
-    const right = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    const right = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
     out.write(`closed loop, concurrency ${concurrency}:\n${table(rows, right)}\n\n`);
 
-    const pacedRows = [['open loop target', 'requests/s', 'p50 ms', 'p99 ms', 'errors', ...cpuHeader]];
+    const pacedRows = [['open loop target', 'requests/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', ...cpuHeader]];
     pacedTargets.forEach((t, index) => {
       const tally = pacedTallies[index]!;
       pacedRows.push([
@@ -481,6 +539,7 @@ async function main(): Promise<number> {
         ms(tally.percentile(50)),
         ms(tally.percentile(99)),
         int.format(tally.errors),
+        microseconds(tally.cpuMicrosPerRequest),
         ...cpuCells(tally),
       ]);
     });
@@ -516,6 +575,32 @@ async function main(): Promise<number> {
       const tally = pacedTallies[index]!;
       if (tally.errors > 0) out.write(`errors at ${int.format(rate)}/s, ${t.name}: ${tally.detail()}\n`);
     });
+
+    // Evidence that Gatehouse did its work under load, not only in the sanity requests.
+    const gatehouseTally = tallies.get(gatehouse)!;
+    for (const c of contenders) {
+      const tally = tallies.get(c);
+      if (tally?.checksTokens && tally.forgedSent > 0 && tally.refusedForged < tally.forgedSent - concurrency) {
+        out.write(`WARNING: ${c.name} answered 401 to only ${tally.refusedForged} of ${tally.forgedSent} forged tokens.\n`);
+      }
+    }
+    const calls = (...commands: string[]) => commands.reduce((sum, command) => sum + (gatehouseTally.redisCalls.get(command) ?? 0), 0);
+    const sentToGatehouse = gatehouseTally.answered + gatehouseTally.errors;
+    const perRequest = (n: number) => (sentToGatehouse > 0 ? (n / sentToGatehouse).toFixed(3) : 'n/a');
+    out.write(
+      `Gatehouse under load: ${int.format(gatehouseTally.refusedForged)} of ${int.format(gatehouseTally.forgedSent)} forged tokens answered 401; ` +
+        `Redis commands sent per request: ${perRequest(calls('evalsha', 'eval'))} rate-limit scripts (EVALSHA; inside, ` +
+        `${perRequest(calls('incr'))} INCR, one per window), ${perRequest(calls('exists'))} deny-list lookups (EXISTS; ` +
+        'answers cached per jti)\n',
+    );
+    const hot = await burst(target(gatehouse.base!), '10.255.0.1', concurrency, 300);
+    out.write(
+      `Gatehouse rate limit after the run: 300 requests from one address (ip policy, 100/s): ${[...hot]
+        .map(([code, count]) => `${count} x ${code}`)
+        .join(', ')}\n`,
+    );
+    if ((hot.get('429') ?? 0) === 0) out.write('WARNING: no 429: the rate limit was not enforced.\n');
+    out.write('\n');
 
     const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
     const full = tallies.get(gatehouse)!.perSecond;

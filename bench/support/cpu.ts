@@ -29,23 +29,42 @@ export async function machineCpuSeconds(): Promise<{ busy: number; steal: number
   }
 }
 
-/** redis-server's own CPU seconds (INFO cpu: used_cpu_user + used_cpu_sys), over one raw RESP command. */
-export function redisCpuSeconds(port: number): Promise<number | undefined> {
+/** One INFO section of redis-server, over one raw RESP command (undefined when it does not answer). */
+function redisInfo(port: number, section: string): Promise<string | undefined> {
   return new Promise((done) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let text = '';
-    const finish = (value: number | undefined) => {
+    let expected: number | undefined;
+    const finish = (value: string | undefined) => {
       socket.destroy();
       done(value);
     };
     socket.setTimeout(1000, () => finish(undefined));
     socket.once('error', () => finish(undefined));
-    socket.once('connect', () => socket.write('INFO cpu\r\n'));
+    socket.once('connect', () => socket.write(`INFO ${section}\r\n`));
     socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const user = /used_cpu_user:([\d.]+)/.exec(text)?.[1];
-      const sys = /used_cpu_sys:([\d.]+)/.exec(text)?.[1];
-      if (user !== undefined && sys !== undefined) finish(Number(user) + Number(sys));
+      text += chunk.toString('latin1');
+      // A bulk string: $<length>\r\n<payload>\r\n
+      const header = /^\$(\d+)\r\n/.exec(text);
+      if (header) expected ??= header[0].length + Number(header[1]);
+      if (expected !== undefined && text.length >= expected) finish(text.slice(header![0].length, expected));
     });
   });
+}
+
+/** redis-server's own CPU seconds (INFO cpu: used_cpu_user + used_cpu_sys). */
+export async function redisCpuSeconds(port: number): Promise<number | undefined> {
+  const text = await redisInfo(port, 'cpu');
+  const user = text && /used_cpu_user:([\d.]+)/.exec(text)?.[1];
+  const sys = text && /used_cpu_sys:([\d.]+)/.exec(text)?.[1];
+  return user && sys ? Number(user) + Number(sys) : undefined;
+}
+
+/** Calls per command so far (INFO commandstats), e.g. { evalsha: 1200, exists: 3 }. */
+export async function redisCommandCalls(port: number): Promise<Record<string, number> | undefined> {
+  const text = await redisInfo(port, 'commandstats');
+  if (text === undefined) return undefined;
+  const calls: Record<string, number> = {};
+  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[match[1]!] = Number(match[2]);
+  return calls;
 }

@@ -23,7 +23,9 @@ export interface AutocannonOptions {
   body?: string;
   connections: number;
   pipelining: number;
-  duration: number;
+  /** Seconds; or `amount` requests in all. */
+  duration?: number;
+  amount?: number;
   timeout: number;
   requests?: AutocannonRequest[];
 }
@@ -51,6 +53,11 @@ export interface Target {
   base: string;
   path: string;
   headers: Record<string, string>;
+  /**
+   * Closed loop only: every `every`-th request is sent with these headers instead (a forged
+   * token), so a run shows that the contender still checks tokens while under load.
+   */
+  forged?: { every: number; headers: Record<string, string> };
 }
 
 export interface LoadResult {
@@ -60,6 +67,8 @@ export interface LoadResult {
   statuses: Map<string, number>;
   socketErrors: number;
   latencyMicros: RecordableHistogram;
+  /** Requests sent with Target.forged's headers (0 without). */
+  forgedSent: number;
 }
 
 /**
@@ -100,6 +109,16 @@ export function runAutocannon(options: AutocannonOptions): Promise<AutocannonRun
 
 export async function closedLoop(target: Target, connections: number, seconds: number): Promise<LoadResult> {
   const address = forwardedFor();
+  let sent = 0;
+  let forgedSent = 0;
+  const headersFor = (): Record<string, string> => {
+    sent += 1;
+    if (target.forged && sent % target.forged.every === 0) {
+      forgedSent += 1;
+      return target.forged.headers;
+    }
+    return target.headers;
+  };
   const { result, ok, latencyMicros } = await runAutocannon({
     url: target.base,
     connections,
@@ -113,7 +132,7 @@ export async function closedLoop(target: Target, connections: number, seconds: n
         headers: target.headers,
         setupRequest: (request) => ({
           ...request,
-          headers: { ...request.headers, 'x-forwarded-for': address() },
+          headers: { ...headersFor(), 'x-forwarded-for': address() },
         }),
       },
     ],
@@ -128,6 +147,7 @@ export async function closedLoop(target: Target, connections: number, seconds: n
     statuses,
     socketErrors: result.errors,
     latencyMicros,
+    forgedSent,
   };
 }
 
@@ -191,5 +211,23 @@ export async function paced(target: Target, rate: number, seconds: number): Prom
   const waitUntil = performance.now() + REQUEST_TIMEOUT_S * 1000 + 1000;
   while (pending > 0 && performance.now() < waitUntil) await sleep(5);
   agent.destroy();
-  return { seconds: elapsed, ok, statuses, socketErrors: socketErrors + pending, latencyMicros };
+  return { seconds: elapsed, ok, statuses, socketErrors: socketErrors + pending, latencyMicros, forgedSent: 0 };
+}
+
+/**
+ * `count` requests from one client address as fast as `connections` allow: for a rate-limited
+ * route, the statuses show whether the limit is enforced (429s once the address's budget is spent).
+ */
+export async function burst(target: Target, address: string, connections: number, count: number): Promise<Map<string, number>> {
+  const { result } = await runAutocannon({
+    url: target.base,
+    connections,
+    pipelining: 1,
+    amount: count,
+    timeout: REQUEST_TIMEOUT_S,
+    requests: [{ method: 'GET', path: target.path, headers: { ...target.headers, 'x-forwarded-for': address } }],
+  });
+  const statuses = new Map<string, number>();
+  for (const [code, stat] of Object.entries(result.statusCodeStats)) statuses.set(code, stat.count);
+  return statuses;
 }

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ops } from '@gatehouse/fastify-ops';
 import { type AuditLog, createAuditLog, createLogger, createMetrics, type Metrics } from '@gatehouse/observability';
-import { createValidator, type RemoteKeySource, remoteKeys, type Validator } from '@gatehouse/validator';
+import { cachedDenyList, createValidator, type RemoteKeySource, remoteKeys, type Validator } from '@gatehouse/validator';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { apiKeyAuthentication } from './api-keys/authenticate.ts';
@@ -52,8 +52,14 @@ export function requestId(request: IncomingMessage): string {
 }
 
 export async function buildGateway(config: GatewayConfig, options: BuildOptions = {}): Promise<Gateway> {
-  const logger = createLogger('gateway', config.LOG_LEVEL, options.logDestination);
-  const audit = createAuditLog('gateway', options.auditDestination ?? config.AUDIT_LOG);
+  // At LOG_LEVEL=info every request writes a line: buffer stdout like the audit stream below.
+  const logger = createLogger('gateway', config.LOG_LEVEL, options.logDestination, { bufferBytes: 4096 });
+  // Every authenticated request writes an audit record: buffer them (4 KiB, or 1 s at most) so a
+  // busy gateway makes one write per few KiB, not one per request. A clean exit flushes the rest.
+  const audit = createAuditLog('gateway', options.auditDestination ?? config.AUDIT_LOG, {
+    bufferBytes: 4096,
+    flushIntervalMs: 1000,
+  });
   const metrics = createMetrics('gateway');
   const m = gatewayMetrics(metrics);
   const routes = options.routes ?? (await loadRoutesFile(config.ROUTES_FILE));
@@ -86,20 +92,27 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
   }
   installProblemHandlers(app);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks, not async ones: these run on every request, and a promise each adds up.
+  // LOG_LEVEL is fixed at start, so whether the request line is logged is decided once.
+  const logRequests = logger.isLevelEnabled('info');
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      {
-        method: request.method,
-        path: request.url.split('?', 1)[0],
-        route: request.routeOptions.config?.route?.name,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-      },
-      'request completed',
-    );
+  app.addHook('onResponse', (request, reply, done) => {
+    if (logRequests) {
+      request.log.info(
+        {
+          method: request.method,
+          path: request.url.split('?', 1)[0],
+          route: request.routeOptions.config?.route?.name,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+        },
+        'request completed',
+      );
+    }
+    done();
   });
   countRequests(app, m);
 
@@ -113,11 +126,14 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
   if (redis) await waitReady(redis);
 
   // The token service's revocations (same Redis). Without REDIS_URL, none: a revoked JWT then lives
-  // until its short exp. The validator fails closed (503) when Redis cannot answer.
+  // until its short exp. The validator fails closed (503) when Redis cannot answer. Answers are
+  // reused for DENY_LIST_CACHE_SECONDS per jti: one Redis lookup per token per window, not per request.
   const validator = createValidator({
     issuer: config.TOKEN_SERVICE_URL,
     keys,
-    ...(redis ? { denyList: redisDenyList(redis) } : {}),
+    ...(redis
+      ? { denyList: cachedDenyList(redisDenyList(redis), { ttlMs: config.DENY_LIST_CACHE_SECONDS * 1000 }) }
+      : {}),
   });
   // Warm the key set so the first request does not wait for it; failure is logged by onRefresh.
   keys.refresh().catch(() => {});

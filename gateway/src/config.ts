@@ -83,6 +83,11 @@ const schema = z
     TRUST_PROXY: trustProxy(),
     /** Shared state for rate limits and the jti deny list (deny-list.ts). */
     REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'expected a redis:// or rediss:// URL' }).optional(),
+    /**
+     * How long a deny-list answer (revoked or not, per jti) is reused before Redis is asked again
+     * (0 = ask on every request). This is the revocation propagation delay at the gateway.
+     */
+    DENY_LIST_CACHE_SECONDS: z.coerce.number().int().min(0).max(60, 'at most 60 s').default(5),
     UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: positiveInt(1000),
     /** The gateway's OAuth client at the token service (client_secret_basic), for token exchange. */
     GATEWAY_CLIENT_ID: z.string().min(1).default('gateway'),

@@ -2,19 +2,20 @@
  * Edge hardening, applied to every request before routing decisions:
  *   1. the IP block list (403 problem, audited), first so a blocked client costs nothing more;
  *   2. load shedding with @fastify/under-pressure (503 problem + Retry-After);
- *   3. security headers with @fastify/helmet (HSTS only in production, behind TLS termination);
+ *   3. helmet's security headers (HSTS only in production, behind TLS termination), computed once
+ *      per configuration (security-headers.ts) rather than per request;
  *   4. CORS with an explicit origin allow-list (@fastify/cors).
  * The body limit is Fastify's bodyLimit (set in app.ts and on the proxy's body parser).
  */
 import { BlockList, isIP } from 'node:net';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import underPressure from '@fastify/under-pressure';
 import type { AuditLog } from '@gatehouse/observability';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from './config.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { sendProblem } from './problem.ts';
+import { securityHeaders } from './security-headers.ts';
 
 export const UNDER_PRESSURE_RETRY_AFTER_SECONDS = 10;
 
@@ -66,7 +67,7 @@ export async function registerHardening(
     },
   });
   const production = config.NODE_ENV === 'production';
-  await app.register(helmet, {
+  await app.register(securityHeaders, {
     // The gateway sits behind a TLS-terminating load balancer in production; in development it
     // speaks plain HTTP on localhost, where HSTS would pin the browser to https for localhost.
     hsts: production ? { maxAge: 31_536_000, includeSubDomains: true } : false,

@@ -30,6 +30,7 @@ export {
   upstreamHeaders,
 } from './proxy.ts';
 export { startGateway } from './main.ts';
+export { helmetHeaders, type SecurityHeadersOptions, securityHeaders } from './security-headers.ts';
 export {
   AUTH_MODES,
   allowedMethods,

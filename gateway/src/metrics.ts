@@ -97,8 +97,9 @@ export function gatewayMetrics(metrics: Metrics): GatewayMetrics {
 
 /** Counts every response by the route-table name it was proxied for. */
 export function countRequests(app: FastifyInstance, metrics: GatewayMetrics): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.config.route?.name ?? (request.routeOptions.url ? 'ops' : 'unmatched');
     metrics.request(route, reply.statusCode);
+    done();
   });
 }

@@ -76,7 +76,10 @@ export const STRIPPED_HEADER_PREFIXES: readonly string[] = [
 
 export function isStrippedHeader(name: string): boolean {
   const lower = name.toLowerCase();
-  return STRIPPED_HEADERS.has(lower) || STRIPPED_HEADER_PREFIXES.some((p) => lower.startsWith(p));
+  if (STRIPPED_HEADERS.has(lower)) return true;
+  // A loop, not some(): this runs for every header of every proxied request.
+  for (const prefix of STRIPPED_HEADER_PREFIXES) if (lower.startsWith(prefix)) return true;
+  return false;
 }
 
 /** For later gateway pieces (message-token minting...): a header to send upstream with this request. */
@@ -91,8 +94,9 @@ export function setUpstreamHeader(request: FastifyRequest, name: string, value: 
 /** The headers the upstream receives: the client's minus stripped ones, plus the gateway's own. */
 export function upstreamHeaders(request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (!isStrippedHeader(name)) out[name] = value;
+  // Own keys only (never inherited ones), without Object.entries' pair per header.
+  for (const name of Object.keys(headers)) {
+    if (!isStrippedHeader(name)) out[name] = headers[name];
   }
   out['x-request-id'] = request.id;
   out['x-forwarded-for'] = request.ip;

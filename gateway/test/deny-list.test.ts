@@ -1,7 +1,8 @@
 /**
  * The jti deny list against a real redis-server shared with a real token service: an access token
- * revoked at the token service (RFC 7009) is refused by the gateway at once (also from the
- * validator's cache), and a Redis that cannot answer fails closed with 503.
+ * revoked at the token service (RFC 7009) is refused by the gateway at once with
+ * DENY_LIST_CACHE_SECONDS=0 (also from the validator's cache), and within the window otherwise;
+ * a Redis that cannot answer fails closed with 503.
  */
 import t from 'tap';
 import { client, loginWithCode, oauthClient } from '../../token-service/test/support/oauth.ts';
@@ -32,7 +33,7 @@ if (!redis) {
     const { url } = await startGateway(t, {
       issuer: ts.issuer,
       routes: [route(upstream.url)],
-      env: { REDIS_URL: redis.url },
+      env: { REDIS_URL: redis.url, DENY_LIST_CACHE_SECONDS: '0' },
     });
     const { tokens } = await loginWithCode(ts.issuer, 'alice');
     const get = () => fetch(`${url}/api/orders`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
@@ -53,5 +54,32 @@ if (!redis) {
     t.equal(down.headers.get('retry-after'), '5');
     // Back, so the token service's and the gateway's clients reconnect and close cleanly at teardown.
     await redis.restart();
+  });
+
+  t.test('with the deny-list cache: a revocation takes effect within DENY_LIST_CACHE_SECONDS', async (t) => {
+    const ts = await startTokenService(t, { REDIS_URL: redis.url });
+    const upstream = await startUpstream(t);
+    const gateway = (seconds: string) =>
+      startGateway(t, { issuer: ts.issuer, routes: [route(upstream.url)], env: { REDIS_URL: redis.url, DENY_LIST_CACHE_SECONDS: seconds } });
+    const long = await gateway('60');
+    const short = await gateway('1');
+    const { tokens } = await loginWithCode(ts.issuer, 'alice');
+    const get = (base: string) =>
+      fetch(`${base}/api/orders`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+
+    t.equal((await get(long.url)).status, 200, 'accepted: "not revoked" remembered for 60 s');
+    t.equal((await get(short.url)).status, 200, 'accepted: "not revoked" remembered for 1 s');
+    await client.tokenRevocation(await oauthClient(ts.issuer, 'gateway'), tokens.access_token);
+    t.equal((await get(long.url)).status, 200, 'still accepted inside the window: the documented propagation delay');
+
+    // The 1 s gateway asks Redis again once its answer expired (bounded wait, no timing assertion).
+    let refused: Response | undefined;
+    for (let attempt = 0; attempt < 50 && refused === undefined; attempt += 1) {
+      const response = await get(short.url);
+      if (response.status === 401) refused = response;
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    t.ok(refused, 'refused once the cached answer expired');
+    t.match(await refused?.json(), { code: 'ERR_TOKEN_REVOKED' });
   });
 }

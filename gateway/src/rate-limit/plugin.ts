@@ -4,22 +4,22 @@
  *
  * Why not @fastify/rate-limit's own route hooks: that plugin runs at most one of its hooks per
  * request (a per-registration request flag), and a policy has several windows (sustained + burst).
- * Its `createRateLimit()` API has no such flag: it counts one window and reports, and leaves the
- * refusal to the caller. So this plugin builds one createRateLimit() limiter per (policy, window),
- * counts every window of the route's policy in parallel (one round trip on Redis), and answers:
- * RateLimit-* headers of the most constraining window, 429 problem+json with Retry-After when any
- * window is exceeded, and the declared mode when the counter store fails.
+ * Its `createRateLimit()` API counts one window per call (one Lua script, one reply, one promise
+ * chain each). So this plugin counts every window of the route's policy in one store operation
+ * (counters.ts: one script, one round trip on Redis) and answers: RateLimit-* headers of the most
+ * constraining window, 429 problem+json with Retry-After when any window is exceeded, and the
+ * declared mode when the counter store fails.
  *
  * See README.md in this directory for the key layout, headers, metrics and audit events.
  */
-import { createRequire } from 'node:module';
-import fastifyRateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor, normalizeIP } from '@fastify/rate-limit';
+import { normalizeIP } from '@fastify/rate-limit';
 import { type AuditLog, fingerprint, hashSubject } from '@gatehouse/observability';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
 import { sendProblem } from '../problem.ts';
+import { type CountWindows, memoryCounters, redisCounters } from './counters.ts';
 import {
   decide,
   isRateLimitPolicyName,
@@ -29,7 +29,6 @@ import {
   type RateLimitPolicies,
   type RateLimitPolicyName,
   type RateLimitPolicyOverrides,
-  type RateLimitWindow,
   resolvePolicies,
   type WindowState,
   windowKey,
@@ -89,40 +88,6 @@ function defaultFacts(request: FastifyRequest): RateLimitFacts {
   };
 }
 
-// @fastify/rate-limit's stores are not exported from its main module; reuse them rather than copy
-// their Lua. Typed here by the part used.
-interface InnerStore {
-  incr(key: string, cb: (err: Error | null, res?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void;
-}
-type RedisStoreCtor = new (continueExceeding: boolean, exponentialBackoff: boolean, redis: Redis, prefix: string) => InnerStore;
-type LocalStoreCtor = new (continueExceeding: boolean, exponentialBackoff: boolean, cache: number) => InnerStore;
-const require = createRequire(import.meta.url);
-const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as RedisStoreCtor;
-const LocalStore = require('@fastify/rate-limit/store/LocalStore.js') as LocalStoreCtor;
-
-/**
- * The store class handed to @fastify/rate-limit. Its own child() derives a Redis prefix from the
- * route (`undefinedundefined-` for createRateLimit), so this one keeps the configured prefix: the
- * counter key already names the policy and window. In memory each limiter gets its own LRU.
- */
-function gatewayStore(redis: Redis | undefined, prefix: string, cacheSize: number): FastifyRateLimitStoreCtor {
-  class GatewayStore implements FastifyRateLimitStore {
-    readonly inner: InnerStore;
-    constructor() {
-      this.inner = redis ? new RedisStore(false, false, redis, prefix) : new LocalStore(false, false, cacheSize);
-    }
-    incr(key: string, cb: (err: Error | null, res?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void {
-      this.inner.incr(key, cb, timeWindow, max);
-    }
-    child(): FastifyRateLimitStore {
-      return redis ? this : new GatewayStore();
-    }
-  }
-  return GatewayStore;
-}
-
-type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
-
 function counter(registry: Registry, name: string, help: string, labelNames: string[]): Counter {
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Counter;
@@ -175,33 +140,11 @@ const rateLimitsPlugin: FastifyPluginAsync<RateLimitsOptions> = async (app, opti
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
   if (!app.hasRequestDecorator('apiKeyId')) app.decorateRequest('apiKeyId', undefined);
 
-  // The policy key of the request being checked, shared by its windows' key generators.
-  const keys = new WeakMap<FastifyRequest, string>();
-
-  // @fastify/rate-limit in its own encapsulated context: its decorators (rateLimit, createRateLimit)
-  // and onRoute hook stay out of the gateway's, and a second registration elsewhere cannot collide.
-  const limiters = new Map<RateLimitPolicyName, Array<{ window: RateLimitWindow; check: Limiter }>>();
-  await app.register(async (scope) => {
-    await scope.register(fastifyRateLimit, {
-      global: false,
-      enableDraftSpec: true,
-      skipOnError: false, // store errors reach the route's hook, which applies its fail mode
-      store: gatewayStore(options.redis, prefix, options.cacheSize ?? 10_000),
-    });
-    for (const name of RATE_LIMIT_POLICY_NAMES) {
-      limiters.set(
-        name,
-        policies[name].map((window) => ({
-          window,
-          check: scope.createRateLimit({
-            max: window.max,
-            timeWindow: window.window,
-            keyGenerator: (request) => windowKey(keys.get(request) ?? '', window),
-          }),
-        })),
-      );
-    }
-  });
+  // One counter per policy, over all of its windows (Redis when a client is given, else memory).
+  const store = options.redis ? redisCounters(options.redis, prefix) : memoryCounters(options.cacheSize ?? 10_000);
+  const counters = new Map<RateLimitPolicyName, CountWindows>(
+    RATE_LIMIT_POLICY_NAMES.map((name) => [name, store.forWindows(policies[name])]),
+  );
 
   // Audit throttles: one store_unavailable per interval; one exceeded per counter per window.
   let lastStoreErrorAudit = -Infinity;
@@ -265,33 +208,30 @@ const rateLimitsPlugin: FastifyPluginAsync<RateLimitsOptions> = async (app, opti
     if (!isRateLimitPolicyName(policy)) throw new Error(`unknown rate-limit policy "${String(policy)}"`);
     const failMode = routeOptions.failMode ?? defaultFailMode;
     if (failMode !== 'open' && failMode !== 'closed') throw new Error(`invalid rate-limit fail mode "${String(failMode)}"`);
-    const windows = limiters.get(policy) ?? [];
+    const windows = policies[policy];
+    const count = counters.get(policy)!;
 
     const hook: preHandlerAsyncHookHandler = async function rateLimit(request, reply) {
       const facts = factsOf(request);
       const key = rateLimitKey(policy, facts);
-      keys.set(request, key);
-      let results: Awaited<ReturnType<Limiter>>[];
+      let counts: Awaited<ReturnType<CountWindows>>;
       try {
-        results = await Promise.all(windows.map((w) => w.check(request)));
+        counts = await count(key);
       } catch (err) {
         onStoreError(request, policy, failMode, err);
         if (failMode === 'open') return;
         return rateLimitUnavailable(reply, storeRetryAfter);
-      } finally {
-        keys.delete(request);
       }
       onStoreOk();
 
-      const states: WindowState[] = [];
-      results.forEach((result, i) => {
-        const window = (windows[i] as { window: RateLimitWindow }).window;
-        if (result.isAllowed) {
-          // Only an allowList answers isAllowed; none is configured. Treat as a full window.
-          states.push({ window, remaining: window.max, resetSeconds: Math.ceil(window.window / 1000), exceeded: false });
-        } else {
-          states.push({ window, remaining: result.remaining, resetSeconds: Math.max(0, result.ttlInSeconds), exceeded: result.isExceeded });
-        }
+      const states: WindowState[] = windows.map((window, i) => {
+        const { current, ttlMs } = counts[i]!;
+        return {
+          window,
+          remaining: Math.max(0, window.max - current),
+          resetSeconds: Math.max(0, Math.ceil(ttlMs / 1000)),
+          exceeded: current > window.max,
+        };
       });
       const decision = decide(states);
       reply.header('ratelimit-limit', String(decision.reported.window.max));

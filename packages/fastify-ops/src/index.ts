@@ -26,13 +26,15 @@ const opsPlugin: FastifyPluginAsync<OpsOptions> = async (app, { metrics, readine
     registers: [metrics.registry],
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook (no promise per request): it runs on every response.
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, never the raw URL: label values must stay bounded.
     const route = request.routeOptions.url ?? 'unmatched';
     duration.observe(
       { route, method: request.method, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
 
   app.get('/healthz', { config: { rateLimit: false } }, async () => ({ status: 'ok' }));

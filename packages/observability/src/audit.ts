@@ -21,12 +21,31 @@ export interface AuditLog {
   flush(): Promise<void>;
 }
 
+export interface AuditLogOptions {
+  /**
+   * Buffer up to this many bytes before writing (file, stdout, stderr only; default 0: write each
+   * record as soon as the previous write is done). A component writing a record per request sets
+   * it, so a busy process makes one write per few KiB instead of one per record.
+   */
+  bufferBytes?: number;
+  /**
+   * With bufferBytes: write whatever is buffered at least this often (default 1000 ms). This bounds
+   * how long a record waits in memory, i.e. what a crash (not a clean exit, which flushes) can lose.
+   */
+  flushIntervalMs?: number;
+}
+
 /**
  * destination: a file path, 'stdout', 'stderr', or a stream (tests). Files are appended to,
- * created with mode 0600 in a directory created if missing.
+ * created with mode 0600 in a directory created if missing. Writes are asynchronous; flush() waits
+ * for everything recorded so far, and a normal process exit flushes too (pino's exit handler).
  */
-export function createAuditLog(component: string, destination: string | DestinationStream): AuditLog {
-  const stream = typeof destination === 'string' ? openDestination(destination) : destination;
+export function createAuditLog(
+  component: string,
+  destination: string | DestinationStream,
+  options: AuditLogOptions = {},
+): AuditLog {
+  const stream = typeof destination === 'string' ? openDestination(destination, buffering(options)) : destination;
   const logger = pino(
     { base: { component, stream: 'audit' }, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' },
     stream,
@@ -41,11 +60,29 @@ export function createAuditLog(component: string, destination: string | Destinat
   };
 }
 
-function openDestination(destination: string): DestinationStream {
-  if (destination === 'stdout') return pino.destination(1);
-  if (destination === 'stderr') return pino.destination(2);
+interface Buffering {
+  minLength: number;
+  periodicFlush: number;
+}
+
+function buffering(options: AuditLogOptions): Buffering {
+  const bytes = options.bufferBytes ?? 0;
+  const interval = options.flushIntervalMs ?? 1000;
+  // sonic-boom refuses a minLength of its maxWrite (16 KiB) or more.
+  if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > 8192) {
+    throw new TypeError('bufferBytes must be an integer from 0 to 8192');
+  }
+  if (!Number.isSafeInteger(interval) || interval < 1) throw new TypeError('flushIntervalMs must be a positive integer');
+  return bytes === 0 ? { minLength: 0, periodicFlush: 0 } : { minLength: bytes, periodicFlush: interval };
+}
+
+function openDestination(destination: string, { minLength, periodicFlush }: Buffering): DestinationStream {
+  // sync: false everywhere: an audit write must never block the event loop on the disk or a pipe.
+  const common = { sync: false, minLength, periodicFlush };
+  if (destination === 'stdout') return pino.destination({ dest: 1, ...common });
+  if (destination === 'stderr') return pino.destination({ dest: 2, ...common });
   mkdirSync(dirname(destination), { recursive: true, mode: 0o700 });
-  return pino.destination({ dest: destination, append: true, mkdir: true, sync: false, mode: 0o600 });
+  return pino.destination({ dest: destination, append: true, mkdir: true, mode: 0o600, ...common });
 }
 
 /** An in-memory sink for tests: the parsed records, in order. */

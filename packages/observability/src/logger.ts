@@ -24,7 +24,23 @@ export const redactPaths = [
   'res.headers["set-cookie"]',
 ];
 
-export function createLogger(component: string, level: string, destination?: DestinationStream): Logger {
+export interface LoggerOptions {
+  /**
+   * stdout only (no destination given): buffer up to this many bytes before writing (default 0:
+   * one write per line). A component logging every request sets it: one write per line is a
+   * syscall per request. A clean exit flushes; a crash loses at most flushIntervalMs of lines.
+   */
+  bufferBytes?: number;
+  /** With bufferBytes: write whatever is buffered at least this often (default 1000 ms). */
+  flushIntervalMs?: number;
+}
+
+export function createLogger(
+  component: string,
+  level: string,
+  destination?: DestinationStream,
+  options: LoggerOptions = {},
+): Logger {
   return pino(
     {
       level,
@@ -32,6 +48,19 @@ export function createLogger(component: string, level: string, destination?: Des
       redact: { paths: redactPaths, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination,
+    destination ?? stdout(options),
   );
+}
+
+/** undefined: pino's own default (asynchronous writes to fd 1, one per line). */
+function stdout({ bufferBytes = 0, flushIntervalMs = 1000 }: LoggerOptions): DestinationStream | undefined {
+  // sonic-boom refuses a minLength of its maxWrite (16 KiB) or more.
+  if (!Number.isSafeInteger(bufferBytes) || bufferBytes < 0 || bufferBytes > 8192) {
+    throw new TypeError('bufferBytes must be an integer from 0 to 8192');
+  }
+  if (!Number.isSafeInteger(flushIntervalMs) || flushIntervalMs < 1) {
+    throw new TypeError('flushIntervalMs must be a positive integer');
+  }
+  if (bufferBytes === 0) return undefined;
+  return pino.destination({ dest: 1, sync: false, minLength: bufferBytes, periodicFlush: flushIntervalMs });
 }

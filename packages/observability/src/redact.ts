@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * A short, stable, non-reversible name for a secret or token, for logs and audit records:
  * enough to correlate two records, useless to replay. Never log the value itself.
  */
 export function fingerprint(value: string): string {
-  return createHash('sha256').update(value).digest('base64url').slice(0, 16);
+  // One-shot crypto.hash: no Hash object per call (this runs for every audited request).
+  return hash('sha256', value, 'base64url').slice(0, 16);
 }
 
 /** Audit records name users by a hash of their subject, so the audit stream is not a user directory. */

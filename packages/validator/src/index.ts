@@ -3,6 +3,8 @@
  * Transport-free by design: no HTTP framework, broker or store is imported here; the deny list is an
  * injected interface and remote keys are fetched with the platform fetch (or an injected one).
  */
+export type { DenyListCacheOptions } from './deny-list.ts';
+export { cachedDenyList } from './deny-list.ts';
 export type { TokenValidationErrorOptions, ValidationCode } from './errors.ts';
 export { isTokenValidationError, TokenValidationError, ValidatorUnavailableError } from './errors.ts';
 export { JsonDuplicateKeyError, JsonSyntaxError, parseStrictJson, parseStrictJsonObject } from './json.ts';

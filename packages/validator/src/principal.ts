@@ -2,7 +2,7 @@
  * The typed result of a successful verification. Built only from a payload whose every check passed
  * (so the casts below rely on checkClaimTypes having run).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export interface Principal {
   kind: string;
@@ -25,7 +25,8 @@ export interface Principal {
 
 /** base64url(SHA-256(value)): the `ath` form of RFC 9449, also used for cache keys. */
 export function sha256Base64url(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
+  // One-shot crypto.hash: no Hash object per call (this runs on every verify, cache hits included).
+  return hash('sha256', value, 'base64url');
 }
 
 export function buildPrincipal(

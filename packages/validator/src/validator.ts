@@ -71,35 +71,44 @@ interface Settings {
   now: () => number;
 }
 
+/**
+ * What the cache keeps of a verified token: the principal, and the header's alg and kid, so that a
+ * hit can re-resolve the key without decoding the header again.
+ */
+interface Verified {
+  principal: Principal;
+  alg: string;
+  kid: string | undefined;
+}
+
 export function createValidator(options: ValidatorOptions): Validator {
   const settings = readOptions(options);
   const cacheOption = options.cache ?? { maxEntries: 10_000 };
   const cache =
     cacheOption === false
       ? undefined
-      : new VerifiedTokenCache<Principal>(entriesOption(cacheOption.maxEntries));
+      : new VerifiedTokenCache<Verified>(entriesOption(cacheOption.maxEntries));
 
   async function verify(token: string | undefined, profile: TokenProfile): Promise<Principal> {
     const normalized = normalizeProfile(profile);
-    // 1. Shape, before any parsing (and before hashing: an oversized token costs nothing).
+    // 1. Size, before anything else (and before hashing: an oversized token costs nothing).
     checkPresent(token);
     checkSize(token, settings.maxTokenBytes);
-    const segments = splitCompact(token);
     const tokenHash = sha256Base64url(token);
-    // 7 (early). A token verified before for this very profile skips steps 2-5, but never step 6.
+    // 7 (early). A token verified before for this very profile skips steps 1 (its shape) to 5, but
+    // never step 6. The key is the token's SHA-256: a hit is byte for byte a token that passed them.
     const cacheKey = `${normalized.id}.${tokenHash}`;
     const cached = cache?.get(cacheKey, settings.now());
     if (cached !== undefined) {
       // Its key must still be trusted: a withdrawn key (pruned, emergency-revoked) ends its
       // tokens at once, not when they expire.
-      const header = decodeSegment(segments[0]);
-      await resolveKey(settings.keys, header.alg as string, header.kid as string | undefined);
-      await checkDenyList(settings.denyList, cached.jti);
-      return copyPrincipal(cached);
+      await resolveKey(settings.keys, cached.alg, cached.kid);
+      await checkDenyList(settings.denyList, cached.principal.jti);
+      return copyPrincipal(cached.principal);
     }
-    const principal = await verifyUncached(settings, segments, token, tokenHash, normalized);
-    cache?.set(cacheKey, principal, principal.exp * 1000, settings.now());
-    return copyPrincipal(principal);
+    const verified = await verifyUncached(settings, splitCompact(token), token, tokenHash, normalized);
+    cache?.set(cacheKey, verified, verified.principal.exp * 1000, settings.now());
+    return copyPrincipal(verified.principal);
   }
 
   return { verify, clearCache: () => cache?.clear() };
@@ -111,7 +120,7 @@ async function verifyUncached(
   token: string,
   tokenHash: string,
   profile: NormalizedProfile,
-): Promise<Principal> {
+): Promise<Verified> {
   // 2. Decode both JSON parts strictly (duplicate member names refused).
   const header = decodeSegment(segments[0]);
   const payload = decodeSegment(segments[1]);
@@ -140,7 +149,7 @@ async function verifyUncached(
   await checkDenyList(settings.denyList, payload.jti as string);
   // Expiry last, so the claims it carries have passed every other check.
   if (expired) throw new TokenValidationError('ERR_TOKEN_EXPIRED', 'token has expired', { claims });
-  return buildPrincipal(profile.kind, claims, tokenHash);
+  return { principal: buildPrincipal(profile.kind, claims, tokenHash), alg, kid };
 }
 
 async function resolveKey(keys: KeySource, alg: string, kid: string | undefined) {
