@@ -162,7 +162,8 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
   }
 
   const profile = accessTokenProfile(config.API_AUDIENCE);
-  const keysAvailable = () => keys.lastFetchedAt !== undefined;
+  // Unusable keys (never fetched, or not renewed for two max-ages): KEY_UNKNOWN is then an outage.
+  const keysAvailable = () => keys.usable;
   const deps = {
     rateLimit: (route: Route) =>
       route.rateLimit

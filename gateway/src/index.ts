@@ -27,6 +27,7 @@ export {
   STRIPPED_HEADER_PREFIXES,
   STRIPPED_HEADERS,
   setUpstreamHeader,
+  publicLocation,
   upstreamHeaders,
 } from './proxy.ts';
 export { startGateway } from './main.ts';

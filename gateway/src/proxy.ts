@@ -111,10 +111,27 @@ export function upstreamHeaders(request: FastifyRequest, headers: IncomingHttpHe
 /** Response headers that only describe the upstream's software. */
 const HIDDEN_RESPONSE_HEADERS = ['server', 'x-powered-by'];
 
-function downstreamHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+function downstreamHeaders(headers: Record<string, unknown>, route: Pick<Route, 'prefix' | 'rewritePrefix'>): Record<string, unknown> {
   const out = { ...headers };
   for (const name of HIDDEN_RESPONSE_HEADERS) delete out[name];
+  if (typeof out.location === 'string') out.location = publicLocation(out.location, route);
   return out;
+}
+
+/**
+ * An upstream's Location names its own path (201 /orders/42); the client knows only the gateway's
+ * (/api/orders/42). A path under the route's rewritePrefix is mapped back to its prefix; anything
+ * else (absolute URLs, other paths) is passed through unchanged.
+ */
+export function publicLocation(location: string, route: Pick<Route, 'prefix' | 'rewritePrefix'>): string {
+  if (!location.startsWith('/') || location.startsWith('//')) return location;
+  const from = route.rewritePrefix.replace(/\/$/, '');
+  const to = route.prefix.replace(/\/$/, '');
+  if (!location.startsWith(from)) return location;
+  const rest = location.slice(from.length);
+  // '/ordersx' is not under '/orders'.
+  if (from !== '' && rest !== '' && !/^[/?#]/.test(rest)) return location;
+  return `${to}${rest}`;
 }
 
 const bodyLengths = new WeakMap<FastifyRequest, number>();
@@ -185,7 +202,7 @@ export async function registerRouteProxy(app: FastifyInstance, route: Route, dep
         // The plugin types these over every server kind; ours is plain HTTP/1.1.
         rewriteRequestHeaders: (request, headers) =>
           upstreamHeaders(request as FastifyRequest, headers as IncomingHttpHeaders),
-        rewriteHeaders: (headers) => downstreamHeaders(headers) as IncomingHttpHeaders,
+        rewriteHeaders: (headers) => downstreamHeaders(headers, route) as IncomingHttpHeaders,
         onError: (reply, { error }) => upstreamFailed(reply as FastifyReply, error as FastifyError),
       },
     });

@@ -22,6 +22,10 @@ const [alice, bob, carol, admin] = (await Promise.all(['alice', 'bob', 'carol', 
 async function placeOrder(token: string, items = ITEMS) {
   const created = await stack.api(token, 'POST', '/api/orders', { items });
   if (created.status !== 201) throw new Error(`order refused: ${created.status} ${JSON.stringify(created.body)}`);
+  // The service says /orders/<id>; through the gateway that is /api/orders/<id>.
+  if (created.headers.get('location') !== `/api/orders/${created.body.id}`) {
+    throw new Error(`unexpected Location ${created.headers.get('location')}`);
+  }
   return created.body as { id: string; total: number; currency: string; items: Array<{ unit_price: number }> };
 }
 
