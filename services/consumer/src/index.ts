@@ -21,7 +21,7 @@ export {
   type Hook,
   requireBearer,
 } from './http/authenticate.ts';
-export { installProblemHandlers, notFound, PROBLEM_CONTENT_TYPE, sendProblem } from './http/problem.ts';
+export { installProblemHandlers, notFound, PROBLEM_CONTENT_TYPE, sendProblem } from '@gatehouse/http-problem';
 export { MAX_PAGE, type ReadRoutesOptions, registerReadRoutes } from './http/read-routes.ts';
 export { buildReadApi, type ReadApi, type ReadApiOptions, visibilityOrRefuse } from './http/server.ts';
 export { type RunOptions, runConsumerService, type RunningService, runUntilSignal } from './main.ts';

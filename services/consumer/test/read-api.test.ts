@@ -103,7 +103,7 @@ t.test("Fastify's own errors are problems too", async (t) => {
   const badLimit = await app.inject({ url: '/parcels?limit=1000', headers: { authorization: `Bearer ${token}` } });
   t.equal(badLimit.statusCode, 400);
   t.match(badLimit.headers['content-type'], /^application\/problem\+json/);
-  t.match(badLimit.json(), { code: 'ERR_BAD_REQUEST', type: 'urn:gatehouse:problem:bad-request' });
+  t.match(badLimit.json(), { code: 'ERR_VALIDATION', type: 'urn:gatehouse:problem:validation', errors: [{ pointer: '/limit', in: 'querystring' }] });
   const limited = await app.inject({ url: '/parcels?limit=1', headers: { authorization: `Bearer ${token}` } });
   t.equal(limited.json().parcels.length, 1);
   const unknown = await app.inject({ url: '/nowhere' });

@@ -3,7 +3,7 @@ import type { Principal } from '@gatehouse/validator';
 import t from 'tap';
 import { extractBearer } from '../src/http/bearer.ts';
 import { missing } from '../src/http/authenticate.ts';
-import { fieldErrors } from '../src/http/problem.ts';
+import { fieldErrors } from '@gatehouse/http-problem';
 import { bindingRefusal } from '../src/orders/message-token.ts';
 import { backoffDelay } from '../src/outbox/backoff.ts';
 

@@ -13,7 +13,7 @@ import {
   ValidatorUnavailableError,
 } from '@gatehouse/validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendProblem } from './problem.ts';
+import { sendProblem } from '@gatehouse/http-problem';
 
 declare module 'fastify' {
   interface FastifyRequest {

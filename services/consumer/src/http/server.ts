@@ -17,7 +17,7 @@ import Fastify, {
 } from 'fastify';
 import { type Visibility, visibilityOf } from '../visibility.ts';
 import { accessTokenProfile, type Hook, requireBearer } from './authenticate.ts';
-import { installProblemHandlers, sendProblem } from './problem.ts';
+import { installProblemHandlers, sendProblem } from '@gatehouse/http-problem';
 
 export interface ReadApiOptions {
   logger: Logger;

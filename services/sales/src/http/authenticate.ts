@@ -15,7 +15,7 @@ import {
 } from '@gatehouse/validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { bearerChallenge, type CredentialRefusal, extractBearer } from './bearer.ts';
-import { sendProblem } from './problem.ts';
+import { sendProblem } from '@gatehouse/http-problem';
 
 declare module 'fastify' {
   interface FastifyRequest {

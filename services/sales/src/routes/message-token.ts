@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SalesContext } from '../context.ts';
 import { unavailable, unavailableCode } from '../http/authenticate.ts';
 import { countHeader } from '../http/bearer.ts';
-import { sendProblem } from '../http/problem.ts';
+import { sendProblem } from '@gatehouse/http-problem';
 import { bindingRefusal, type MessageTokenRefusal } from '../orders/message-token.ts';
 
 declare module 'fastify' {

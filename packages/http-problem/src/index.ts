@@ -1,7 +1,8 @@
 /**
- * Every error this service produces is an RFC 9457 problem (application/problem+json):
- * { type, title, status, detail, code, requestId }, the same shape as the gateway's
- * (gateway/src/problem.ts), so a client sees one error format whichever hop refused.
+ * @gatehouse/http-problem: every error the services (sales, shipping, invoicing) produce is an
+ * RFC 9457 problem (application/problem+json): { type, title, status, detail, code, requestId },
+ * the same shape as the gateway's (gateway/src/problem.ts), so a client sees one error format
+ * whichever hop refused. Schema violations carry an `errors` array of JSON pointers.
  * Nothing internal (SQL, stack traces, library messages) is ever put in a problem: those go to the
  * log, correlated by requestId.
  */
@@ -114,4 +115,9 @@ export function installProblemHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((_request, reply) => {
     sendProblem(reply, 404, { slug: 'not-found', code: 'ERR_NOT_FOUND', detail: 'No route matches this path.' });
   });
+}
+
+/** The one "not yours or not there" answer: another org's record is indistinguishable from none. */
+export function notFound(reply: FastifyReply, what: string): FastifyReply {
+  return sendProblem(reply, 404, { slug: 'not-found', code: 'ERR_NOT_FOUND', detail: `No such ${what}.` });
 }
