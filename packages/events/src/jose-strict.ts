@@ -3,25 +3,16 @@
  * validator applies to tokens (duplicate JSON members refused, no key-bearing headers, no crit),
  * for the one JWS that is not a validator token, the event proof.
  */
-import { JsonDuplicateKeyError, parseStrictJsonObject } from '@gatehouse/validator';
+import { JsonDuplicateKeyError, parseStrictJsonObject, SUPPORTED_ALGORITHMS } from '@gatehouse/validator';
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Signature algorithms an event proof may use: asymmetric only (HS* would let any consumer forge). */
-export const ASYMMETRIC_ALGORITHMS: ReadonlySet<string> = new Set([
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-]);
+/**
+ * Signature algorithms an event proof may use: the validator's own list, asymmetric only (HS* would
+ * let any consumer forge a proof).
+ */
+export const ASYMMETRIC_ALGORITHMS: ReadonlySet<string> = SUPPORTED_ALGORITHMS;
 
 /** Header parameters that would let a JWS name its own verification key (RFC 8725 3.10). */
 export const KEY_BEARING_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;

@@ -14,4 +14,5 @@ export type { Principal } from './principal.ts';
 export { sha256Base64url } from './principal.ts';
 export type { TokenProfile } from './profile.ts';
 export type { DenyList, Validator, ValidatorOptions } from './validator.ts';
+export { SUPPORTED_ALGORITHMS } from './checks.ts';
 export { createValidator, DEFAULT_ALGORITHMS } from './validator.ts';
