@@ -34,7 +34,7 @@ COPY package.json package-lock.json ./
 COPY packages/config/package.json packages/config/
 COPY packages/deny-list/package.json packages/deny-list/
 COPY packages/fastify-ops/package.json packages/fastify-ops/
-COPY packages/http-problem/package.json packages/http-problem/
+COPY packages/service-http/package.json packages/service-http/
 COPY packages/observability/package.json packages/observability/
 COPY packages/validator/package.json packages/validator/
 COPY keys/package.json keys/

@@ -13,15 +13,14 @@ export {
   topicName,
 } from './config.ts';
 export { REVOKED_JTI_PREFIX, redisDenyList } from './deny-list.ts';
+export { accessTokenProfile, type BearerAuthOptions, extractBearer, type Hook, requireBearer } from './http/authenticate.ts';
 export {
-  accessTokenProfile,
   bearerChallenge,
-  type BearerAuthOptions,
-  extractBearer,
-  type Hook,
-  requireBearer,
-} from './http/authenticate.ts';
-export { installProblemHandlers, notFound, PROBLEM_CONTENT_TYPE, sendProblem } from '@gatehouse/http-problem';
+  installProblemHandlers,
+  notFound,
+  PROBLEM_CONTENT_TYPE,
+  sendProblem,
+} from '@gatehouse/service-http';
 export { MAX_PAGE, type ReadRoutesOptions, registerReadRoutes } from './http/read-routes.ts';
 export { buildReadApi, type ReadApi, type ReadApiOptions, visibilityOrRefuse } from './http/server.ts';
 export { type RunOptions, runConsumerService, type RunningService, runUntilSignal } from './main.ts';

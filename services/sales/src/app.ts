@@ -16,7 +16,7 @@ import type { DestinationStream } from 'pino';
 import type { SalesConfig } from './config.ts';
 import type { SalesContext } from './context.ts';
 import { accessTokenProfile, type AuthDeps } from './http/authenticate.ts';
-import { installProblemHandlers, sendProblem } from '@gatehouse/http-problem';
+import { installProblemHandlers, sendProblem } from '@gatehouse/service-http';
 import { salesMetrics } from './metrics.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { messageTokenProfile } from './orders/message-token.ts';

@@ -1,9 +1,9 @@
 // The pure rules: message-token binding, backoff, bearer extraction, schema error pointers.
 import type { Principal } from '@gatehouse/validator';
 import t from 'tap';
-import { extractBearer } from '../src/http/bearer.ts';
+import { extractBearer } from '@gatehouse/service-http';
 import { missing } from '../src/http/authenticate.ts';
-import { fieldErrors } from '@gatehouse/http-problem';
+import { fieldErrors } from '@gatehouse/service-http';
 import { bindingRefusal } from '../src/orders/message-token.ts';
 import { backoffDelay } from '../src/outbox/backoff.ts';
 

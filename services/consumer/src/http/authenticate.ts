@@ -13,7 +13,12 @@ import {
   ValidatorUnavailableError,
 } from '@gatehouse/validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendProblem } from '@gatehouse/http-problem';
+import {
+  bearerChallenge,
+  type CredentialRefusal,
+  extractBearer as readBearer,
+  sendProblem,
+} from '@gatehouse/service-http';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,75 +34,9 @@ export function accessTokenProfile(audience: string): TokenProfile {
 
 export const RETRY_AFTER_SECONDS = 5;
 
-interface CredentialRefusal {
-  status: 400 | 401;
-  code: string;
-  /** RFC 6750 3.1 error; absent when the request carries no bearer credential at all. */
-  error?: 'invalid_request' | 'invalid_token';
-  description: string;
-}
-
-// RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
-
-export function bearerChallenge(params: Record<string, string> = {}): string {
-  const attributes = Object.entries({ realm: 'gatehouse', ...params }).map(([k, v]) => `${k}="${v}"`);
-  return `Bearer ${attributes.join(', ')}`;
-}
-
-/** The validator's messages are safe, but a quoted-string must never be broken out of. */
-function quotable(text: string): string {
-  return text.replace(/["\\\r\n]/g, "'");
-}
-
-function tokenInQuery(url: string): boolean {
-  const q = url.indexOf('?');
-  if (q === -1) return false;
-  return new URLSearchParams(url.slice(q + 1)).has('access_token');
-}
-
-function countHeader(rawHeaders: string[], name: string): number {
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) count += 1;
-  return count;
-}
-
-/** The one bearer credential of a request, or why there is none we accept. */
+/** The one bearer credential of a request (the shared RFC 6750 rules), or why there is none. */
 export function extractBearer(request: FastifyRequest): { token: string } | CredentialRefusal {
-  if (tokenInQuery(request.url)) {
-    // URLs end up in logs, histories and Referer headers (RFC 6750 2.3 allows it; we do not).
-    return {
-      status: 400,
-      code: 'ERR_TOKEN_IN_QUERY',
-      error: 'invalid_request',
-      description: 'access tokens are accepted in the Authorization header only',
-    };
-  }
-  if (countHeader(request.raw.rawHeaders, 'authorization') > 1) {
-    return {
-      status: 400,
-      code: 'ERR_AUTH_HEADER_REPEATED',
-      error: 'invalid_request',
-      description: 'exactly one Authorization header is allowed',
-    };
-  }
-  const header = request.headers.authorization;
-  if (header === undefined || header === '') {
-    return { status: 401, code: 'ERR_TOKEN_MISSING', description: 'an access token is required' };
-  }
-  if (!/^bearer(\s|$)/i.test(header)) {
-    return { status: 401, code: 'ERR_AUTH_SCHEME', description: 'the Bearer scheme is required' };
-  }
-  const match = BEARER.exec(header);
-  if (!match) {
-    return {
-      status: 401,
-      code: 'ERR_TOKEN_MALFORMED',
-      error: 'invalid_token',
-      description: 'the bearer credential is malformed',
-    };
-  }
-  return { token: match[1]! };
+  return readBearer({ url: request.url, authorization: request.headers.authorization, rawHeaders: request.raw.rawHeaders });
 }
 
 export interface BearerAuthOptions {
@@ -126,7 +65,7 @@ export function requireBearer(options: BearerAuthOptions, scopes: string[]): Hoo
   const refuse = (request: FastifyRequest, reply: FastifyReply, refusal: CredentialRefusal) => {
     auditFailure(request, refusal.code);
     const challenge = bearerChallenge(
-      refusal.error ? { error: refusal.error, error_description: quotable(refusal.description) } : {},
+      refusal.error ? { error: refusal.error, error_description: refusal.description } : {},
     );
     return sendProblem(
       reply,

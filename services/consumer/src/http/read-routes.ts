@@ -5,7 +5,7 @@
  * Scope checked by the bearer hook, rows filtered by the caller's Visibility in SQL.
  */
 import type { Visibility } from '../visibility.ts';
-import { notFound } from '@gatehouse/http-problem';
+import { notFound } from '@gatehouse/service-http';
 import { type ReadApi, visibilityOrRefuse } from './server.ts';
 
 export interface ReadRoutesOptions<T> {

@@ -17,7 +17,7 @@ import Fastify, {
 } from 'fastify';
 import { type Visibility, visibilityOf } from '../visibility.ts';
 import { accessTokenProfile, type Hook, requireBearer } from './authenticate.ts';
-import { installProblemHandlers, sendProblem } from '@gatehouse/http-problem';
+import { installProblemHandlers, sendProblem } from '@gatehouse/service-http';
 
 export interface ReadApiOptions {
   logger: Logger;

@@ -14,8 +14,8 @@ import {
   ValidatorUnavailableError,
 } from '@gatehouse/validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { bearerChallenge, type CredentialRefusal, extractBearer } from './bearer.ts';
-import { sendProblem } from '@gatehouse/http-problem';
+import { bearerChallenge, type CredentialRefusal, extractBearer } from '@gatehouse/service-http';
+import { sendProblem } from '@gatehouse/service-http';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -7,7 +7,7 @@ import { hashSubject } from '@gatehouse/observability';
 import type { FastifyInstance } from 'fastify';
 import type { SalesContext } from '../context.ts';
 import { authenticate, authorize, RETRY_AFTER_SECONDS } from '../http/authenticate.ts';
-import { sendProblem } from '@gatehouse/http-problem';
+import { sendProblem } from '@gatehouse/service-http';
 import { replayBody } from '../orders/schema.ts';
 import { eventsForReplay } from '../outbox/store.ts';
 import { GrantError, type ReplayGrant } from '../replay/grant-client.ts';

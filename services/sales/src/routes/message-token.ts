@@ -9,8 +9,8 @@ import { isTokenValidationError, type Principal } from '@gatehouse/validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SalesContext } from '../context.ts';
 import { unavailable, unavailableCode } from '../http/authenticate.ts';
-import { countHeader } from '../http/bearer.ts';
-import { sendProblem } from '@gatehouse/http-problem';
+import { countHeader } from '@gatehouse/service-http';
+import { sendProblem } from '@gatehouse/service-http';
 import { bindingRefusal, type MessageTokenRefusal } from '../orders/message-token.ts';
 
 declare module 'fastify' {

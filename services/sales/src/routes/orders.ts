@@ -11,7 +11,7 @@ import { priceOrder, type RequestedItem, UnknownSkuError } from '../catalog.ts';
 import type { SalesContext } from '../context.ts';
 import { authenticate, authorize, RETRY_AFTER_SECONDS } from '../http/authenticate.ts';
 import { isDatabaseUnavailable } from '../http/database.ts';
-import { sendProblem } from '@gatehouse/http-problem';
+import { sendProblem } from '@gatehouse/service-http';
 import { type Order, orderCreatedEvent } from '../orders/order.ts';
 import { findOrder, listOrders, type OrderScope, placeOrder } from '../orders/repository.ts';
 import { createOrderBody, listOrdersQuery, UUID } from '../orders/schema.ts';

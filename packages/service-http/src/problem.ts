@@ -1,5 +1,5 @@
 /**
- * @gatehouse/http-problem: every error the services (sales, shipping, invoicing) produce is an
+ * Problems: every error the services (sales, shipping, invoicing) produce is an
  * RFC 9457 problem (application/problem+json): { type, title, status, detail, code, requestId },
  * the same shape as the gateway's (gateway/src/problem.ts), so a client sees one error format
  * whichever hop refused. Schema violations carry an `errors` array of JSON pointers.
