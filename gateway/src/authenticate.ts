@@ -17,6 +17,7 @@ import {
   type Validator,
   ValidatorUnavailableError,
 } from '@gatehouse/validator';
+import { type CredentialRefusal, extractBearer as readBearer, tokenInQuery } from '@gatehouse/service-http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { bearerChallenge } from './authorize.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -40,72 +41,9 @@ export function accessTokenProfile(audience: string): TokenProfile {
 /** How long a client should wait when a dependency of validation is down. */
 export const RETRY_AFTER_SECONDS = 5;
 
-/** Refusals decided before the validator runs (the credential's transport, not the token). */
-export interface CredentialRefusal {
-  status: 400 | 401;
-  code: string;
-  /** RFC 6750 3.1 error; absent when the request simply carries no bearer credential. */
-  error?: 'invalid_request' | 'invalid_token';
-  description: string;
-}
-
-// RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
-
-/** Reads the one bearer credential of a request, or says why there is none we accept. */
+/** Reads the one bearer credential of a request (the shared RFC 6750 rules), or says why there is none. */
 export function extractBearer(request: FastifyRequest): { token: string } | CredentialRefusal {
-  if (tokenInQuery(request.url)) {
-    // RFC 6750 2.3 allows it, but URLs end up in logs, histories and Referer headers.
-    return {
-      status: 400,
-      code: 'ERR_TOKEN_IN_QUERY',
-      error: 'invalid_request',
-      description: 'access tokens are accepted in the Authorization header only',
-    };
-  }
-  if (countHeader(request.raw.rawHeaders, 'authorization') > 1) {
-    // Node keeps only the first Authorization header; two are an ambiguity we refuse to resolve.
-    return {
-      status: 400,
-      code: 'ERR_AUTH_HEADER_REPEATED',
-      error: 'invalid_request',
-      description: 'exactly one Authorization header is allowed',
-    };
-  }
-  const header = request.headers.authorization;
-  if (header === undefined || header === '') {
-    return { status: 401, code: 'ERR_TOKEN_MISSING', description: 'an access token is required' };
-  }
-  if (!/^bearer(\s|$)/i.test(header)) {
-    // Another scheme (Basic...) is not a bearer credential at all: challenge without an error.
-    return { status: 401, code: 'ERR_AUTH_SCHEME', description: 'the Bearer scheme is required' };
-  }
-  const match = BEARER.exec(header);
-  if (!match) {
-    return {
-      status: 401,
-      code: 'ERR_TOKEN_MALFORMED',
-      error: 'invalid_token',
-      description: 'the bearer credential is malformed',
-    };
-  }
-  return { token: match[1]! };
-}
-
-function tokenInQuery(url: string): boolean {
-  const q = url.indexOf('?');
-  if (q === -1) return false;
-  try {
-    return new URLSearchParams(url.slice(q + 1)).has('access_token');
-  } catch {
-    return false;
-  }
-}
-
-function countHeader(rawHeaders: string[], name: string): number {
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) count += 1;
-  return count;
+  return readBearer({ url: request.url, authorization: request.headers.authorization, rawHeaders: request.raw.rawHeaders });
 }
 
 /**
@@ -127,6 +65,8 @@ function auditSubject(principal: Principal): string | undefined {
 function quotable(text: string): string {
   return text.replace(/["\\\r\n]/g, "'");
 }
+
+export type { CredentialRefusal };
 
 export interface AuthenticateDeps {
   validator: Validator;

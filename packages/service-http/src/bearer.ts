@@ -55,7 +55,8 @@ export function extractBearer(source: CredentialSource): { token: string } | Cre
   return { token: match[1]! };
 }
 
-function tokenInQuery(url: string): boolean {
+/** An access_token query parameter (RFC 6750 2.3): refused everywhere, public routes included. */
+export function tokenInQuery(url: string): boolean {
   const q = url.indexOf('?');
   if (q === -1) return false;
   try {

@@ -4,7 +4,14 @@
  * request (RFC 6750) with its challenge. Fastify-facing helpers only; no token is verified here
  * (that is @gatehouse/validator's job).
  */
-export { bearerChallenge, type CredentialRefusal, type CredentialSource, countHeader, extractBearer } from './bearer.ts';
+export {
+  bearerChallenge,
+  type CredentialRefusal,
+  type CredentialSource,
+  countHeader,
+  extractBearer,
+  tokenInQuery,
+} from './bearer.ts';
 export {
   type FieldError,
   fieldErrors,
