@@ -20,6 +20,8 @@ export {
   PROBLEM_CONTENT_TYPE,
   PROBLEM_TYPE_PREFIX,
   type ProblemInit,
+  type Problem,
+  type ProblemHandlerOptions,
   problem,
   replyWithError,
   sendProblem,

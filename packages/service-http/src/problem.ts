@@ -21,7 +21,17 @@ export interface ProblemInit {
   extensions?: Record<string, unknown>;
 }
 
-export function problem(status: number, init: ProblemInit): Record<string, unknown> {
+/** An RFC 9457 problem object; extensions (code, errors, ...) beside the standard members. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  code?: string;
+  [extension: string]: unknown;
+}
+
+export function problem(status: number, init: ProblemInit): Problem {
   return {
     type: `${PROBLEM_TYPE_PREFIX}${init.slug}`,
     title: init.title ?? STATUS_CODES[status] ?? 'Error',
@@ -84,8 +94,10 @@ function validationProblem(error: FastifyError): ProblemInit {
   };
 }
 
+const INTERNAL_DETAIL = 'The request could not be processed.';
+
 /** Fastify's own refusals, mapped to problems with fixed, safe wording. */
-function fastifyErrorProblem(error: FastifyError): { status: number; init: ProblemInit } {
+function fastifyErrorProblem(error: FastifyError, internalDetail: string): { status: number; init: ProblemInit } {
   const status = error.statusCode ?? 500;
   if (error.validation) return { status: 400, init: validationProblem(error) };
   if (status === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -100,18 +112,29 @@ function fastifyErrorProblem(error: FastifyError): { status: number; init: Probl
   if (status >= 400 && status < 500) {
     return { status, init: { slug: 'bad-request', code: 'ERR_BAD_REQUEST', detail: 'The request could not be processed.' } };
   }
-  return { status: 500, init: { slug: 'internal', code: 'ERR_INTERNAL', detail: 'The request could not be processed.' } };
+  return { status: 500, init: { slug: 'internal', code: 'ERR_INTERNAL', detail: internalDetail } };
 }
 
-export function replyWithError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const { status, init } = fastifyErrorProblem(error);
+export function replyWithError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  internalDetail = INTERNAL_DETAIL,
+): void {
+  const { status, init } = fastifyErrorProblem(error, internalDetail);
   if (status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: init.code, status }, 'request refused');
   sendProblem(reply, status, init);
 }
 
-export function installProblemHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => replyWithError(error, request, reply));
+export interface ProblemHandlerOptions {
+  /** The detail of a 500 (e.g. "The gateway could not process the request."); nothing internal. */
+  internalDetail?: string;
+}
+
+export function installProblemHandlers(app: FastifyInstance, options: ProblemHandlerOptions = {}): void {
+  const internalDetail = options.internalDetail ?? INTERNAL_DETAIL;
+  app.setErrorHandler((error: FastifyError, request, reply) => replyWithError(error, request, reply, internalDetail));
   app.setNotFoundHandler((_request, reply) => {
     sendProblem(reply, 404, { slug: 'not-found', code: 'ERR_NOT_FOUND', detail: 'No route matches this path.' });
   });
