@@ -9,6 +9,7 @@
  * service generated) is decided here.
  */
 import { readFileSync } from 'node:fs';
+import { loadConfig } from '@gatehouse/config';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type EventBus, busFromSettings, createEmbeddedBus, kafkaSettings } from '@gatehouse/event-bus';
@@ -98,7 +99,7 @@ function devRoutes(urls: Record<Component, string>) {
 
 function chooseBus(options: StackOptions, env: NodeJS.ProcessEnv): { bus: EventBus; owned: boolean } {
   if (options.bus) return { bus: options.bus, owned: false };
-  const settings = z.object(kafkaSettings).parse(env);
+  const settings = loadConfig(z.object(kafkaSettings), { env });
   const kafka = busFromSettings(settings, createLogger('stack', String(env.LOG_LEVEL ?? 'info')));
   return { bus: kafka ?? createEmbeddedBus(), owned: true };
 }

@@ -8,12 +8,14 @@
  * when run on their own. EVENTS_TAIL=<topic> prints each record of that topic, decoded and judged
  * as `npm run events -- tail` does (the embedded bus cannot be reached from another process).
  */
+import { exitOnConfigError } from '@gatehouse/config';
 import { DEFAULT_EXPIRY_POLICY } from '@gatehouse/consumer';
 import { createValidator, remoteKeys } from '@gatehouse/validator';
 import { consumerVerdicts, formatRecord, tail } from './events/tail.ts';
 import { startStack } from './stack.ts';
 
-const stack = await startStack();
+// A bad setting of any component stops the stack with its name and exit code 78, as each would alone.
+const stack = await startStack().catch((error: unknown) => exitOnConfigError(error));
 const { urls } = stack;
 
 process.stdout.write(
