@@ -11,15 +11,15 @@
 import type { AuditLog } from '@gatehouse/observability';
 import { hashSubject } from '@gatehouse/observability';
 import {
-  isTokenValidationError,
-  type Principal,
-  type TokenProfile,
-  type Validator,
-  ValidatorUnavailableError,
-} from '@gatehouse/validator';
-import { type CredentialRefusal, extractBearer as readBearer, tokenInQuery } from '@gatehouse/service-http';
+  bearerChallenge,
+  bearerOf,
+  type CredentialRefusal,
+  RETRY_AFTER_SECONDS,
+  tokenInQuery,
+  unavailableCode,
+} from '@gatehouse/service-http';
+import { isTokenValidationError, type Principal, type TokenProfile, type Validator } from '@gatehouse/validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { bearerChallenge } from './authorize.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { sendProblem } from './problem.ts';
 import { type AuthMode, authModes, type Route } from './routes.ts';
@@ -33,18 +33,8 @@ declare module 'fastify' {
   }
 }
 
-/** The user access token profile (RFC 9068) every gateway route verifies against. */
-export function accessTokenProfile(audience: string): TokenProfile {
-  return { kind: 'access', typ: 'at+jwt', audience };
-}
-
-/** How long a client should wait when a dependency of validation is down. */
-export const RETRY_AFTER_SECONDS = 5;
-
-/** Reads the one bearer credential of a request (the shared RFC 6750 rules), or says why there is none. */
-export function extractBearer(request: FastifyRequest): { token: string } | CredentialRefusal {
-  return readBearer({ url: request.url, authorization: request.headers.authorization, rawHeaders: request.raw.rawHeaders });
-}
+// The access-token profile and the bearer reader are every hop's (@gatehouse/service-http).
+export { accessTokenProfile, bearerOf as extractBearer, RETRY_AFTER_SECONDS } from '@gatehouse/service-http';
 
 /**
  * The audit record's hashed subject, once per verified token rather than per request: the
@@ -61,10 +51,6 @@ function auditSubject(principal: Principal): string | undefined {
   return hashed;
 }
 
-/** A quoted-string for WWW-Authenticate: the validator's messages are safe, but never trust quoting. */
-function quotable(text: string): string {
-  return text.replace(/["\\\r\n]/g, "'");
-}
 
 export type { CredentialRefusal };
 
@@ -107,7 +93,7 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
       request_id: request.id,
     });
     const challenge = bearerChallenge(
-      refusal.error ? { error: refusal.error, error_description: quotable(refusal.description) } : {},
+      refusal.error ? { error: refusal.error, error_description: refusal.description } : {},
     );
     return sendProblem(
       reply,
@@ -154,11 +140,9 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
     try {
       principal = await deps.validator.verify(token, deps.profile);
     } catch (error) {
-      if (error instanceof ValidatorUnavailableError) return unavailable(request, reply, error.code);
+      const outage = unavailableCode(error, deps.keysAvailable);
+      if (outage) return unavailable(request, reply, outage);
       if (!isTokenValidationError(error)) throw error;
-      if (error.code === 'ERR_TOKEN_KEY_UNKNOWN' && !deps.keysAvailable()) {
-        return unavailable(request, reply, 'ERR_KEYS_UNAVAILABLE');
-      }
       return fail(request, reply, {
         status: 401,
         code: error.code,
@@ -181,7 +165,7 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
   };
 
   const bearer = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    const credential = extractBearer(request);
+    const credential = bearerOf(request);
     if (!('token' in credential)) return fail(request, reply, credential);
     return verifyAndAttach(request, reply, credential.token);
   };

@@ -4,6 +4,7 @@
  * adapter that turns a refusal into 403 + WWW-Authenticate insufficient_scope + problem+json.
  */
 import type { AuditLog } from '@gatehouse/observability';
+import { bearerChallenge } from '@gatehouse/service-http';
 import { hashSubject } from '@gatehouse/observability';
 import type { Principal } from '@gatehouse/validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -28,11 +29,8 @@ export function authorize(
   return { ok: false, missingScopes, missingRole, requiredRoles: [...route.roles] };
 }
 
-/** RFC 6750 3: quoted-string values; our scope and description texts hold no " or \. */
-export function bearerChallenge(params: Record<string, string> = {}): string {
-  const attributes = Object.entries({ realm: 'gatehouse', ...params }).map(([k, v]) => `${k}="${v}"`);
-  return `Bearer ${attributes.join(', ')}`;
-}
+// RFC 6750 3's challenge is every hop's (quoted-string values that cannot be broken out of).
+export { bearerChallenge };
 
 export interface AuthorizeDeps {
   audit: AuditLog;

@@ -19,8 +19,8 @@ import {
   type Principal,
   type TokenProfile,
   type Validator,
-  ValidatorUnavailableError,
 } from '@gatehouse/validator';
+import { RETRY_AFTER_SECONDS, unavailableCode } from '@gatehouse/service-http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { apiKeyCacheUntil, createTokenCache, type TokenCache } from '../exchange/cache.ts';
 import { TOKEN_TYPE_API_KEY, type TokenServiceClient, TokenServiceError } from '../exchange/client.ts';
@@ -39,7 +39,6 @@ declare module 'fastify' {
 /** Not a registered HTTP auth scheme; names the header to use, like Bearer's realm. */
 export const API_KEY_CHALLENGE = 'ApiKey realm="gatehouse", header="X-API-Key"';
 export const API_KEY_CACHE_ENTRIES = 10_000;
-const RETRY_AFTER_SECONDS = 5;
 
 export interface ApiKeyDeps {
   client: TokenServiceClient;
@@ -147,13 +146,9 @@ export function apiKeyAuthentication(deps: ApiKeyDeps): (route: Route) => Hook {
         principal = await deps.validator.verify(exchanged.token, deps.profile);
       } catch (error) {
         cache.delete(cacheKey(read.key));
-        if (error instanceof ValidatorUnavailableError) {
-          return refuse(request, reply, 503, error.code, 'The API key cannot be checked right now. Retry later.', prefix);
-        }
+        const outage = unavailableCode(error, deps.keysAvailable);
+        if (outage) return refuse(request, reply, 503, outage, 'The API key cannot be checked right now. Retry later.', prefix);
         if (!isTokenValidationError(error)) throw error;
-        if (error.code === 'ERR_TOKEN_KEY_UNKNOWN' && !deps.keysAvailable()) {
-          return refuse(request, reply, 503, 'ERR_KEYS_UNAVAILABLE', 'The API key cannot be checked right now. Retry later.', prefix);
-        }
         deps.metrics.apiKey('refused');
         request.log.info({ key_prefix: prefix, reason: error.code }, 'api key token refused');
         return refuse(request, reply, 401, 'ERR_API_KEY_INVALID', 'The API key is not valid.', prefix);

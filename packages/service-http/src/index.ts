@@ -4,6 +4,7 @@
  * request (RFC 6750) with its challenge. Fastify-facing helpers only; no token is verified here
  * (that is @gatehouse/validator's job).
  */
+export { accessTokenProfile, bearerOf, RETRY_AFTER_SECONDS, unavailableCode } from './access.ts';
 export {
   bearerChallenge,
   type CredentialRefusal,

@@ -13,9 +13,11 @@ export {
   topicName,
 } from './config.ts';
 export { REVOKED_JTI_PREFIX, redisDenyList } from './deny-list.ts';
-export { accessTokenProfile, type BearerAuthOptions, extractBearer, type Hook, requireBearer } from './http/authenticate.ts';
+export { type BearerAuthOptions, type Hook, requireBearer } from './http/authenticate.ts';
 export {
+  accessTokenProfile,
   bearerChallenge,
+  bearerOf as extractBearer,
   installProblemHandlers,
   notFound,
   PROBLEM_CONTENT_TYPE,

@@ -15,7 +15,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { DestinationStream } from 'pino';
 import type { SalesConfig } from './config.ts';
 import type { SalesContext } from './context.ts';
-import { accessTokenProfile, type AuthDeps } from './http/authenticate.ts';
+import { accessTokenProfile } from '@gatehouse/service-http';
+import type { AuthDeps } from './http/authenticate.ts';
 import { installProblemHandlers, sendProblem } from '@gatehouse/service-http';
 import { salesMetrics } from './metrics.ts';
 import { MIGRATIONS } from './migrations.ts';

@@ -6,37 +6,21 @@
  */
 import { type AuditLog, hashSubject } from '@gatehouse/observability';
 import {
-  isTokenValidationError,
-  type Principal,
-  type TokenProfile,
-  type Validator,
-  ValidatorUnavailableError,
-} from '@gatehouse/validator';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import {
   bearerChallenge,
+  bearerOf,
   type CredentialRefusal,
-  extractBearer as readBearer,
+  RETRY_AFTER_SECONDS,
   sendProblem,
+  unavailableCode,
 } from '@gatehouse/service-http';
+import { isTokenValidationError, type Principal, type TokenProfile, type Validator } from '@gatehouse/validator';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller, set by the bearer hook. */
     principal?: Principal;
   }
-}
-
-/** The user access token profile (RFC 9068), as at the gateway. */
-export function accessTokenProfile(audience: string): TokenProfile {
-  return { kind: 'access', typ: 'at+jwt', audience };
-}
-
-export const RETRY_AFTER_SECONDS = 5;
-
-/** The one bearer credential of a request (the shared RFC 6750 rules), or why there is none. */
-export function extractBearer(request: FastifyRequest): { token: string } | CredentialRefusal {
-  return readBearer({ url: request.url, authorization: request.headers.authorization, rawHeaders: request.raw.rawHeaders });
 }
 
 export interface BearerAuthOptions {
@@ -122,17 +106,15 @@ export function requireBearer(options: BearerAuthOptions, scopes: string[]): Hoo
   };
 
   return async (request, reply) => {
-    const credential = extractBearer(request);
+    const credential = bearerOf(request);
     if (!('token' in credential)) return refuse(request, reply, credential);
     let principal: Principal;
     try {
       principal = await options.validator.verify(credential.token, options.profile);
     } catch (error) {
-      if (error instanceof ValidatorUnavailableError) return unavailable(request, reply, error.code);
+      const outage = unavailableCode(error, options.keysAvailable);
+      if (outage) return unavailable(request, reply, outage);
       if (!isTokenValidationError(error)) throw error;
-      if (error.code === 'ERR_TOKEN_KEY_UNKNOWN' && !options.keysAvailable()) {
-        return unavailable(request, reply, 'ERR_KEYS_UNAVAILABLE');
-      }
       return refuse(request, reply, {
         status: 401,
         code: error.code,

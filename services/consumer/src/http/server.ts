@@ -16,7 +16,8 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { type Visibility, visibilityOf } from '../visibility.ts';
-import { accessTokenProfile, type Hook, requireBearer } from './authenticate.ts';
+import { accessTokenProfile } from '@gatehouse/service-http';
+import { type Hook, requireBearer } from './authenticate.ts';
 import { installProblemHandlers, sendProblem } from '@gatehouse/service-http';
 
 export interface ReadApiOptions {

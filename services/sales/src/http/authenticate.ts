@@ -7,28 +7,21 @@
  */
 import { type AuditLog, hashSubject } from '@gatehouse/observability';
 import {
-  isTokenValidationError,
-  type Principal,
-  type TokenProfile,
-  type Validator,
-  ValidatorUnavailableError,
-} from '@gatehouse/validator';
+  bearerChallenge,
+  bearerOf,
+  type CredentialRefusal,
+  RETRY_AFTER_SECONDS,
+  sendProblem,
+  unavailableCode,
+} from '@gatehouse/service-http';
+import { isTokenValidationError, type Principal, type TokenProfile, type Validator } from '@gatehouse/validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { bearerChallenge, type CredentialRefusal, extractBearer } from '@gatehouse/service-http';
-import { sendProblem } from '@gatehouse/service-http';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The verified caller, set by the authenticate hook. */
     principal?: Principal;
   }
-}
-
-/** How long a client should wait when a dependency of validation is down. */
-export const RETRY_AFTER_SECONDS = 5;
-
-export function accessTokenProfile(audience: string): TokenProfile {
-  return { kind: 'access', typ: 'at+jwt', audience };
 }
 
 export interface AuthDeps {
@@ -83,11 +76,7 @@ export function unavailable(reply: FastifyReply, code: string, detail: string): 
 /** onRequest hook: runs before the body is read, so an unauthenticated caller costs no parsing. */
 export function authenticate(deps: AuthDeps) {
   return async function authenticateRequest(request: FastifyRequest, reply: FastifyReply) {
-    const credential = extractBearer({
-      url: request.url,
-      authorization: request.headers.authorization,
-      rawHeaders: request.raw.rawHeaders,
-    });
+    const credential = bearerOf(request);
     if (!('token' in credential)) {
       auditFailure(deps, request, credential.code);
       return refuseCredential(reply, credential);
@@ -105,15 +94,6 @@ export function authenticate(deps: AuthDeps) {
       return refuseCredential(reply, { status: 401, code: error.code, error: 'invalid_token', description: error.message });
     }
   };
-}
-
-/** A verification that failed for want of keys or a deny list is the dependency's fault: 503, not 401. */
-export function unavailableCode(error: unknown, keysAvailable: () => boolean): string | undefined {
-  if (error instanceof ValidatorUnavailableError) return error.code;
-  if (isTokenValidationError(error) && error.code === 'ERR_TOKEN_KEY_UNKNOWN' && !keysAvailable()) {
-    return 'ERR_KEYS_UNAVAILABLE';
-  }
-  return undefined;
 }
 
 export interface Requirement {

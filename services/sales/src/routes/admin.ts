@@ -6,7 +6,8 @@
 import { hashSubject } from '@gatehouse/observability';
 import type { FastifyInstance } from 'fastify';
 import type { SalesContext } from '../context.ts';
-import { authenticate, authorize, RETRY_AFTER_SECONDS } from '../http/authenticate.ts';
+import { RETRY_AFTER_SECONDS } from '@gatehouse/service-http';
+import { authenticate, authorize } from '../http/authenticate.ts';
 import { sendProblem } from '@gatehouse/service-http';
 import { replayBody } from '../orders/schema.ts';
 import { eventsForReplay } from '../outbox/store.ts';
