@@ -199,19 +199,21 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     async consume(consumerOptions) {
       refuseWhenClosed();
       checkConsumerOptions(consumerOptions);
-      const consumer = await startKafkaConsumer(
-        {
-          kafka,
-          tuning,
-          backoff: options.handlerRetry ?? defaultBackoff,
-          logger,
-          onDead(error) {
-            dead.push(error);
-            logger.error({ err: error, groupId: consumerOptions.groupId }, 'kafka consumer crashed and will not restart');
+      const start = () =>
+        startKafkaConsumer(
+          {
+            kafka,
+            tuning,
+            backoff: options.handlerRetry ?? defaultBackoff,
+            logger,
+            onDead(error) {
+              dead.push(error);
+              logger.error({ err: error, groupId: consumerOptions.groupId }, 'kafka consumer crashed and will not restart');
+            },
           },
-        },
-        consumerOptions,
-      );
+          consumerOptions,
+        );
+      const consumer = await startWithRetries(start, logger, consumerOptions.groupId);
       const tracked: Consumer = {
         async stop() {
           consumers.delete(tracked);
@@ -251,4 +253,27 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       await Promise.allSettled([admin?.disconnect(), pingAdmin?.disconnect()]);
     },
   };
+}
+
+/** Attempts at joining a group; a failed attempt has disconnected its consumer already. */
+const START_ATTEMPTS = 3;
+
+/**
+ * A group join can fail on the broker's side of a rebalance (a coordinator answering SyncGroup with
+ * an error while another member joins: seen with librdkafka's mock cluster, and coordinator moves
+ * do it on real clusters). kafkajs retries only some of those; one such answer must not fail a
+ * consumer's start, so a protocol error at start is retried a few times, with a short pause.
+ */
+export async function startWithRetries<T>(start: () => Promise<T>, logger: Logger, groupId: string): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      const cause = (error as { cause?: { name?: unknown } }).cause;
+      const protocol = typeof cause?.name === 'string' && cause.name.startsWith('KafkaJS');
+      if (!protocol || attempt >= START_ATTEMPTS) throw error;
+      logger.warn({ err: cause, groupId, attempt }, 'consumer could not join its group; retrying');
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
 }
