@@ -41,7 +41,7 @@ export function checkOutgoing(topic: unknown, messages: unknown): asserts messag
 
 /** Refuses consumer options no broker could honour, before anything joins a group. */
 export function checkConsumerOptions(options: unknown): void {
-  const { groupId, topics, handle } = (options ?? {}) as Record<string, unknown>;
+  const { groupId, topics, handle, prepare, lookahead } = (options ?? {}) as Record<string, unknown>;
   if (typeof groupId !== 'string' || groupId.length === 0) {
     throw new EventBusError('ERR_BUS_OPTIONS', 'consumer: groupId must be a non-empty string');
   }
@@ -51,6 +51,15 @@ export function checkConsumerOptions(options: unknown): void {
   for (const topic of topics) checkTopic(topic);
   if (typeof handle !== 'function') {
     throw new EventBusError('ERR_BUS_OPTIONS', 'consumer: handle must be a function');
+  }
+  if (prepare !== undefined && typeof prepare !== 'function') {
+    throw new EventBusError('ERR_BUS_OPTIONS', 'consumer: prepare must be a function');
+  }
+  if (
+    lookahead !== undefined &&
+    (typeof lookahead !== 'number' || !Number.isInteger(lookahead) || lookahead < 1 || lookahead > 1000)
+  ) {
+    throw new EventBusError('ERR_BUS_OPTIONS', `consumer: lookahead must be an integer from 1 to 1000, not ${String(lookahead)}`);
   }
 }
 

@@ -10,6 +10,7 @@
  */
 import { interruptibleSleep, type RetryBackoff, retryDelay } from './backoff.ts';
 import type { Log } from './embedded-log.ts';
+import { DEFAULT_LOOKAHEAD, Lookahead } from './lookahead.ts';
 import { copyMessage } from './message.ts';
 import type { Consumer, ConsumerOptions, DeliveredMessage } from './types.ts';
 
@@ -72,10 +73,16 @@ export function createGroups(log: Log, backoff: RetryBackoff): Groups {
   };
 
   /** Handles one message; commits only when handle resolves. Tracked so stop() can wait for it. */
-  const deliver = (group: Group, member: Member, message: DeliveredMessage, key: string): Promise<boolean> => {
+  const deliver = (
+    group: Group,
+    member: Member,
+    message: DeliveredMessage,
+    key: string,
+    prepared: Promise<unknown> | undefined,
+  ): Promise<boolean> => {
     const attempt = (async () => {
       try {
-        await member.options.handle(copyMessage(message));
+        await member.options.handle(copyMessage(message), prepared);
       } catch (error) {
         try {
           member.options.onError?.(error, copyMessage(message));
@@ -92,23 +99,44 @@ export function createGroups(log: Log, backoff: RetryBackoff): Groups {
     return attempt.finally(() => member.inFlight.delete(tracked));
   };
 
+  /** The message at `position` and, for a member that prepares, the ones its lookahead covers. */
+  const readAhead = (topic: string, partition: number, position: number, options: ConsumerOptions) => {
+    const count = options.prepare === undefined ? 1 : (options.lookahead ?? DEFAULT_LOOKAHEAD) + 1;
+    const messages: DeliveredMessage[] = [];
+    for (let i = 0; i < count; i++) {
+      const message = log.read(topic, partition, position + i);
+      if (!message) break;
+      messages.push(message);
+    }
+    return messages;
+  };
+
   const runWorker = async (group: Group, topic: string, partition: number, first: Member) => {
     const key = `${topic}/${partition}`;
     // A group without a committed offset starts at the beginning or at the end, as Kafka does.
     let position =
       group.committed.get(key) ?? (first.options.fromBeginning ? log.start(topic, partition) : log.end(topic, partition));
     let failures = 0;
+    // Prepared work belongs to the member that asked for it: a new owner starts afresh.
+    let preparer: Member | undefined;
+    let lookahead = new Lookahead<unknown>({});
     for (;;) {
       const owner = ownerOf(group, topic, partition);
       if (!owner) break;
+      if (owner !== preparer) {
+        preparer = owner;
+        lookahead = new Lookahead(owner.options);
+      }
       // Messages dropped past the retention cap are gone: carry on from the oldest kept.
       position = Math.max(position, log.start(topic, partition));
-      const message = log.read(topic, partition, position);
-      if (!message) {
+      const upcoming = readAhead(topic, partition, position, owner.options);
+      if (upcoming.length === 0) {
         await waitForChange(group, topic, partition);
         continue;
       }
-      if (await deliver(group, owner, message, key)) {
+      // A retry does the prepared work again (the failure may have been an outage).
+      const prepared = failures === 0 ? lookahead.take(upcoming, 0) : undefined;
+      if (await deliver(group, owner, upcoming[0]!, key, prepared)) {
         position += 1;
         failures = 0;
       } else {

@@ -1,8 +1,10 @@
 /**
  * A consumer of the Kafka adapter over kafkajs, keeping the contract of types.ts:
  * - autoCommit is off; offset+1 is committed after `handle` resolves, nothing else commits.
+ * - Each fetched batch is walked in offset order (eachBatch: `prepare` needs the messages after
+ *   the one in hand), resolving offsets one by one as kafkajs' eachMessage loop does.
  * - A failing `handle` is retried in place, after a backoff, heartbeating meanwhile; later
- *   messages of its partition wait. kafkajs' own answer to a throwing eachMessage is to restart
+ *   messages of its partition wait. kafkajs' own answer to a throwing handler is to restart
  *   its fetch loop and, after its retries, the whole consumer (a rejoin and a re-fetch); retrying
  *   here keeps the membership. Other partitions finish the batches already fetched
  *   (partitionsConsumedConcurrently), but kafkajs fetches again from a broker only once every
@@ -16,6 +18,7 @@ import type { Logger } from '@gatehouse/observability';
 import type { Consumer as KafkaJsConsumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { interruptibleSleep, type RetryBackoff, retryDelay } from './backoff.ts';
 import { EventBusError } from './errors.ts';
+import { Lookahead } from './lookahead.ts';
 import { copyMessage } from './message.ts';
 import type { Consumer, ConsumerOptions, DeliveredMessage, Headers } from './types.ts';
 
@@ -114,7 +117,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export async function startKafkaConsumer(context: Context, options: ConsumerOptions): Promise<Consumer> {
+export async function startKafkaConsumer<P>(context: Context, options: ConsumerOptions<P>): Promise<Consumer> {
   const { kafka, tuning, backoff } = context;
   const logger = context.logger.child({ groupId: options.groupId });
   const consumer = kafka.consumer({
@@ -139,12 +142,18 @@ export async function startKafkaConsumer(context: Context, options: ConsumerOpti
     }
   };
 
-  const handleUntilDone = async (message: DeliveredMessage, heartbeat: () => Promise<void>) => {
+  const handleUntilDone = async (
+    message: DeliveredMessage,
+    heartbeat: () => Promise<void>,
+    prepared: Promise<P> | undefined,
+  ) => {
     for (let failures = 1; ; failures++) {
       // Abandoned, not skipped: nothing is committed, the partition's next owner gets it.
       if (stopping.signal.aborted) return;
       try {
-        await options.handle(copyMessage(message));
+        // The prepared work is for the first attempt: a retry (the failure may have been an
+        // outage) does it again.
+        await options.handle(copyMessage(message), failures === 1 ? prepared : undefined);
         await commit(message);
         return;
       } catch (error) {
@@ -169,11 +178,26 @@ export async function startKafkaConsumer(context: Context, options: ConsumerOpti
     await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? false });
     await consumer.run({
       autoCommit: false,
+      // Offsets are resolved one by one below, as kafkajs' own eachMessage loop does: a batch cut
+      // short (stop, rebalance) is fetched again from the first message not handled.
+      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently,
-      eachMessage: ({ topic, partition, message, heartbeat }) => {
-        const work = handleUntilDone(toDelivered(topic, partition, message), heartbeat);
-        inHand.add(work);
-        return work.finally(() => inHand.delete(work));
+      // eachBatch rather than eachMessage: prepare (the lookahead) needs the messages after the
+      // one being handled.
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+        const messages = batch.messages.map((message) => toDelivered(batch.topic, batch.partition, message));
+        const lookahead = new Lookahead(options);
+        for (let index = 0; index < messages.length; index++) {
+          if (!isRunning() || isStale() || stopping.signal.aborted) break;
+          const message = messages[index]!;
+          const work = handleUntilDone(message, heartbeat, lookahead.take(messages, index));
+          inHand.add(work);
+          await work.finally(() => inHand.delete(work));
+          if (stopping.signal.aborted) break;
+          resolveOffset(message.offset);
+          await heartbeat();
+        }
+        lookahead.clear();
       },
     });
     await withTimeout(ready, tuning.startTimeoutMs, `consumer ${options.groupId} did not join its group in time`);

@@ -48,12 +48,26 @@ export interface Producer {
   disconnect(): Promise<void>;
 }
 
-export interface ConsumerOptions {
+export interface ConsumerOptions<P = unknown> {
   groupId: string;
   topics: string[];
   fromBeginning?: boolean;
-  /** Called once per message, in offset order per partition. Throw to have it retried. */
-  handle(message: DeliveredMessage): Promise<void>;
+  /**
+   * Optional work started ahead of `handle`: called, in offset order, for up to `lookahead`
+   * messages of a partition that the consumer holds but has not handled yet, without waiting for
+   * the earlier ones. For side-effect-free work that runs off the event loop (a signature check on
+   * libuv's thread pool), so it overlaps the handling and commits of earlier messages. Its promise
+   * is handed to `handle` on the first attempt only; a retry gets none and does the work again.
+   * A message prepared but never handled (a rebalance, stop) is dropped: nothing depends on it.
+   */
+  prepare?(message: DeliveredMessage): Promise<P>;
+  /** Messages per partition prepared ahead of the one being handled, default 16 (1-1000). */
+  lookahead?: number;
+  /**
+   * Called once per message, in offset order per partition. Throw to have it retried. `prepared`
+   * is `prepare`'s promise for this message (may reject: await it where a failure is handled).
+   */
+  handle(message: DeliveredMessage, prepared?: Promise<P>): Promise<void>;
   /** Called when handle throws (for logs/metrics); the message is then retried. */
   onError?(error: unknown, message: DeliveredMessage): void;
 }
@@ -67,7 +81,7 @@ export interface EventBus {
   /** 'kafka' or 'embedded': shown in logs and readiness. */
   readonly kind: 'kafka' | 'embedded';
   producer(): Promise<Producer>;
-  consume(options: ConsumerOptions): Promise<Consumer>;
+  consume<P>(options: ConsumerOptions<P>): Promise<Consumer>;
   /**
    * Added by event-bus: creates the topics that do not exist yet (start-up of a deployable).
    * Embedded: always. Kafka: tries CreateTopics and only logs a refusal (no ACL, a broker that

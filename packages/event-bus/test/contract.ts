@@ -49,8 +49,8 @@ export async function collect(
   const seen: DeliveredMessage[] = [];
   const consumer = await bus.consume({
     ...options,
-    async handle(delivered) {
-      await options.handle?.(delivered);
+    async handle(delivered, prepared) {
+      await options.handle?.(delivered, prepared);
       seen.push(delivered);
     },
   });
@@ -270,6 +270,68 @@ export function runContract(t: Test, make: BusFactory): void {
     t.same(b.seen.slice(before).map(text).sort(), keys.map((key) => `second ${key}`).sort());
   });
 
+  t.test('prepare runs ahead of handle, at most `lookahead` messages, and its promise reaches handle', async (t) => {
+    const { bus, topic } = await make(t);
+    const name = await topic();
+    const lookahead = 3;
+    const prepared: number[] = [];
+    const handled: Array<{ offset: number; preparedAhead: number; value: string | undefined }> = [];
+    const values = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const { consumer } = await collect(bus, {
+      groupId: groupId(),
+      topics: [name],
+      fromBeginning: true,
+      lookahead,
+      async prepare(delivered) {
+        prepared.push(Number(delivered.offset));
+        return text(delivered).toUpperCase();
+      },
+      async handle(delivered, ready) {
+        const offset = Number(delivered.offset);
+        // The first message waits for the lookahead to fill: shows prepare does not wait for handle.
+        if (offset === 0) await waitFor('prepare to run ahead of the first message', () => prepared.length > lookahead);
+        handled.push({ offset, preparedAhead: Math.max(...prepared), value: await (ready as Promise<string> | undefined) });
+      },
+    });
+    t.teardown(() => consumer.stop());
+    const producer = await bus.producer();
+    // One send to one key: one partition, one record batch (a Kafka fetch holds all of them).
+    await producer.send(name, values.map((value) => message('order-1', value)));
+    await waitFor('every message handled', () => handled.length >= values.length);
+    t.same(prepared, [0, 1, 2, 3, 4, 5], 'each message prepared once, in offset order');
+    t.same(handled.map((h) => h.value), ['A', 'B', 'C', 'D', 'E', 'F'], "handle got its own message's prepared result");
+    for (const h of handled) {
+      t.ok(h.preparedAhead <= h.offset + lookahead, `offset ${h.offset}: prepared up to ${h.preparedAhead}, within the lookahead`);
+    }
+    t.equal(handled[0]!.preparedAhead, lookahead, 'the lookahead was full while the first message was handled');
+  });
+
+  t.test('a rejected prepare reaches handle; the retry gets no prepared promise', async (t) => {
+    const { bus, topic } = await make(t);
+    const name = await topic();
+    const attempts: string[] = [];
+    const { seen, consumer } = await collect(bus, {
+      groupId: groupId(),
+      topics: [name],
+      fromBeginning: true,
+      async prepare(delivered) {
+        if (text(delivered) === 'two') throw new Error('keys unavailable');
+        return 'ok';
+      },
+      async handle(delivered, ready) {
+        attempts.push(`${text(delivered)}: ${ready === undefined ? 'no prepared' : 'prepared'}`);
+        // As a consumer does: the prepared result, or the work itself on a retry.
+        if (ready !== undefined) await ready;
+      },
+    });
+    t.teardown(() => consumer.stop());
+    const producer = await bus.producer();
+    await producer.send(name, [message('order-1', 'one'), message('order-1', 'two'), message('order-1', 'three')]);
+    await waitFor('three handled', () => seen.length >= 3);
+    t.same(attempts, ['one: prepared', 'two: prepared', 'two: no prepared', 'three: prepared']);
+    t.same(seen.map(text), ['one', 'two', 'three'], 'the failed message was retried, nothing skipped');
+  });
+
   t.test('ensureTopics and ping', async (t) => {
     const { bus } = await make(t);
     await bus.ensureTopics([`ensured-${randomUUID()}`]);
@@ -290,6 +352,10 @@ export function runContract(t: Test, make: BusFactory): void {
     await refusal(t, bus.consume({ groupId: '', topics: [name], handle }), 'ERR_BUS_OPTIONS', 'group id');
     await refusal(t, bus.consume({ groupId: groupId(), topics: [], handle }), 'ERR_BUS_OPTIONS', 'no topics');
     await refusal(t, bus.consume({ groupId: groupId(), topics: ['bad topic!'], handle }), 'ERR_BUS_MESSAGE_INVALID', 'bad topic');
+    const prepare = 'not a function' as unknown as () => Promise<void>;
+    await refusal(t, bus.consume({ groupId: groupId(), topics: [name], handle, prepare }), 'ERR_BUS_OPTIONS', 'prepare');
+    await refusal(t, bus.consume({ groupId: groupId(), topics: [name], handle, lookahead: 0 }), 'ERR_BUS_OPTIONS', 'lookahead 0');
+    await refusal(t, bus.consume({ groupId: groupId(), topics: [name], handle, lookahead: 1.5 }), 'ERR_BUS_OPTIONS', 'lookahead 1.5');
     await refusal(t, bus.ensureTopics(['bad topic!']), 'ERR_BUS_MESSAGE_INVALID', 'ensureTopics: bad topic');
 
     await producer.disconnect();

@@ -1,0 +1,58 @@
+/**
+ * ConsumerOptions.prepare, run ahead: one Lookahead per partition in hand. `take(offset)` gives the
+ * prepared promise of the message about to be handled and starts `prepare` for the messages after
+ * it, up to `depth` ahead of it. Both adapters use it: Kafka over a fetched batch, the embedded
+ * bus over its log.
+ */
+import { copyMessage } from './message.ts';
+import type { ConsumerOptions, DeliveredMessage } from './types.ts';
+
+export const DEFAULT_LOOKAHEAD = 16;
+
+const ignore = () => {};
+
+export class Lookahead<P> {
+  readonly #prepare: ((message: DeliveredMessage) => Promise<P>) | undefined;
+  readonly #depth: number;
+  /** Prepared, not yet taken, by offset. */
+  readonly #started = new Map<string, Promise<P>>();
+
+  constructor(options: Pick<ConsumerOptions<P>, 'prepare' | 'lookahead'>) {
+    this.#prepare = options.prepare;
+    this.#depth = options.lookahead ?? DEFAULT_LOOKAHEAD;
+  }
+
+  /**
+   * The prepared promise of `messages[index]`, the message about to be handled (undefined without
+   * prepare), after starting `prepare` for the next `depth` messages when not started yet.
+   * `messages`: the partition's messages in offset order, as far as the adapter holds them.
+   */
+  take(messages: readonly DeliveredMessage[], index: number): Promise<P> | undefined {
+    if (this.#prepare === undefined || index >= messages.length) return undefined;
+    const end = Math.min(messages.length, index + this.#depth + 1);
+    for (let i = index; i < end; i++) this.#start(messages[i]!);
+    const offset = messages[index]!.offset;
+    const prepared = this.#started.get(offset);
+    this.#started.delete(offset);
+    return prepared;
+  }
+
+  /** Drops what was prepared and not taken (the messages go to another owner, or come again). */
+  clear(): void {
+    this.#started.clear();
+  }
+
+  #start(message: DeliveredMessage): void {
+    if (this.#started.has(message.offset)) return;
+    let prepared: Promise<P>;
+    try {
+      prepared = Promise.resolve(this.#prepare!(copyMessage(message)));
+    } catch (error) {
+      prepared = Promise.reject(error);
+    }
+    // Handled here so a message dropped by clear() never raises an unhandled rejection; the
+    // promise itself still rejects for the handle that awaits it.
+    prepared.catch(ignore);
+    this.#started.set(message.offset, prepared);
+  }
+}
