@@ -11,6 +11,8 @@ export interface ConfirmationKey {
   alg: string;
   kid?: string;
   key: KeyObject;
+  /** The key's public members as JSON: how a signature pool's threads name (and import) it. */
+  material: string;
 }
 
 /**
@@ -21,16 +23,21 @@ export interface ConfirmationKey {
 const imported = new Map<string, KeyObject>();
 const MAX_IMPORTED = 1000;
 
-function importPublicKey(jwk: Record<string, unknown>): KeyObject {
+function importPublicKey(jwk: Record<string, unknown>): { key: KeyObject; material: string } {
   const { kty, crv, x, y, n, e } = jwk;
-  const id = JSON.stringify([kty, crv, x, y, n, e]);
-  let key = imported.get(id);
+  const material = JSON.stringify({ kty, crv, x, y, n, e });
+  let key = imported.get(material);
   if (key === undefined) {
-    key = createPublicKey({ key: { kty, crv, x, y, n, e } as JsonWebKey, format: 'jwk' });
+    key = publicKeyFromMaterial(material);
     if (imported.size >= MAX_IMPORTED) imported.delete(imported.keys().next().value!);
-    imported.set(id, key);
+    imported.set(material, key);
   }
-  return key;
+  return { key, material };
+}
+
+/** The public key named by ConfirmationKey.material (also what a signature pool's thread imports). */
+export function publicKeyFromMaterial(material: string): KeyObject {
+  return createPublicKey({ key: JSON.parse(material) as JsonWebKey, format: 'jwk' });
 }
 
 /** Members that only a private or symmetric key has: a cnf key carrying one was never meant for us. */
@@ -55,13 +62,13 @@ export async function confirmationKey(
   const jwk = readJwk(cnf);
   const alg = keyAlgorithm(jwk);
   if (!allowedAlgorithms.has(alg)) throw invalid(`cnf key algorithm ${alg} is not accepted`);
-  let key: ConfirmationKey['key'];
+  let imported: { key: KeyObject; material: string };
   try {
-    key = importPublicKey(jwk);
+    imported = importPublicKey(jwk);
   } catch (error) {
     throw invalid('cnf key cannot be imported', error);
   }
-  const result: ConfirmationKey = { alg, key };
+  const result: ConfirmationKey = { alg, ...imported };
   if (typeof jwk.kid === 'string') result.kid = jwk.kid;
   return result;
 }

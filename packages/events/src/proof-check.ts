@@ -1,9 +1,10 @@
 /**
  * Steps 4c-6 of docs/events.md, consumer side of the event proof: verify it under the cnf key
- * (node:crypto, the key's one algorithm), then our strict checks on its header and claims, then its binding to this record.
+ * (signature.ts, the key's one algorithm, here or on a signature pool's thread), then our strict
+ * checks on its header and claims, then its binding to this record.
  */
-import { constants, verify } from 'node:crypto';
 import type { ConfirmationKey } from './cnf.ts';
+import { IN_THREAD, type SignatureChecker } from './signature.ts';
 import { TYP } from './constants.ts';
 import { digest } from './digest.ts';
 import { EventRefusal } from './errors.ts';
@@ -22,7 +23,11 @@ function invalid(message: string, cause?: unknown): EventRefusal {
 }
 
 /** Signature under the confirmation key, typ, no key headers, strict JSON; returns the claims. */
-export async function verifyProof(proof: string, key: ConfirmationKey): Promise<ProofClaims> {
+export async function verifyProof(
+  proof: string,
+  key: ConfirmationKey,
+  signatures: SignatureChecker = IN_THREAD,
+): Promise<ProofClaims> {
   const segments = splitCompact(proof);
   if (segments === undefined) throw invalid('proof is not a compact JWS');
   let header: Record<string, unknown>;
@@ -34,7 +39,7 @@ export async function verifyProof(proof: string, key: ConfirmationKey): Promise<
   checkProofHeader(header, key);
   // The algorithm is the key's (checkProofHeader made the header agree): the proof cannot pick how
   // it is verified.
-  if (!signatureVerifies(key, `${segments[0]}.${segments[1]}`, segments[2])) {
+  if (!(await signatures.check(key, `${segments[0]}.${segments[1]}`, segments[2]))) {
     throw invalid('proof signature does not verify under the cnf key');
   }
   const payload = Buffer.from(segments[1], 'base64url');
@@ -46,45 +51,6 @@ export async function verifyProof(proof: string, key: ConfirmationKey): Promise<
   }
   return checkProofClaims(claims);
 }
-
-/**
- * JWS signature check with node:crypto, synchronous: one per record on the consumers' hot path,
- * where WebCrypto's asynchronous verify cost several times more. ES* signatures are JOSE's
- * fixed-size r||s (IEEE P1363), not DER.
- */
-function signatureVerifies(key: ConfirmationKey, signingInput: string, signature: string): boolean {
-  const data = Buffer.from(signingInput);
-  const bytes = Buffer.from(signature, 'base64url');
-  const { alg } = key;
-  const bits = alg.slice(2);
-  try {
-    if (alg === 'EdDSA' || alg === 'Ed25519') {
-      return key.key.asymmetricKeyType === 'ed25519' && verify(null, data, key.key, bytes);
-    }
-    if (alg.startsWith('ES')) {
-      const curve = EC_CURVES[alg];
-      if (curve === undefined || key.key.asymmetricKeyDetails?.namedCurve !== curve.name) return false;
-      if (bytes.length !== curve.signatureBytes) return false;
-      return verify(`sha${bits}`, data, { key: key.key, dsaEncoding: 'ieee-p1363' }, bytes);
-    }
-    if (key.key.asymmetricKeyType !== 'rsa' && key.key.asymmetricKeyType !== 'rsa-pss') return false;
-    if (alg.startsWith('RS')) return verify(`sha${bits}`, data, key.key, bytes);
-    if (alg.startsWith('PS')) {
-      const options = { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 };
-      return verify(`sha${bits}`, data, options, bytes);
-    }
-    return false;
-  } catch {
-    // A key that does not fit the algorithm, an unknown hash: not verified.
-    return false;
-  }
-}
-
-const EC_CURVES: Record<string, { name: string; signatureBytes: number }> = {
-  ES256: { name: 'prime256v1', signatureBytes: 64 },
-  ES384: { name: 'secp384r1', signatureBytes: 96 },
-  ES512: { name: 'secp521r1', signatureBytes: 132 },
-};
 
 function checkProofHeader(header: Record<string, unknown>, key: ConfirmationKey): void {
   if (header.alg !== key.alg) throw invalid('proof alg is not the cnf key algorithm');

@@ -16,6 +16,7 @@ import type { ExpiryPolicy } from './policy.ts';
 import { evaluateExpiry, parseExpiryPolicy } from './policy.ts';
 import { principalFromClaims } from './principal.ts';
 import { checkDigest, checkProofBinding, verifyProof } from './proof-check.ts';
+import { IN_THREAD, type SignatureChecker } from './signature.ts';
 import type { DecodedEvent, EventAttributes, EventRecord } from './types.ts';
 
 export interface EventVerifierOptions {
@@ -34,6 +35,11 @@ export interface EventVerifierOptions {
    * turned into ValidatorUnavailableError, so the record is retried instead of dead-lettered.
    */
   keysUsable?: () => boolean;
+  /**
+   * Where proof signatures are checked: on the event loop (default) or on a signature pool's
+   * threads (createSignaturePool), for consumers that verify records ahead of their turn.
+   */
+  signatures?: SignatureChecker;
 }
 
 export interface AcceptedEvent {
@@ -65,6 +71,7 @@ export function createEventVerifier(options: EventVerifierOptions): EventVerifie
   const policy = parseExpiryPolicy(options.policy);
   const algorithms = proofAlgorithms(options.proofAlgorithms);
   const now = options.now ?? Date.now;
+  const signatures = options.signatures ?? IN_THREAD;
   // Built once: the validator normalises (and caches verifications) per profile object.
   const messageProfile: TokenProfile = {
     kind: 'message',
@@ -83,7 +90,7 @@ export function createEventVerifier(options: EventVerifierOptions): EventVerifie
     const token = await verifyMessageToken(validator, messageToken, messageProfile); // 3
     const proof = requireProof(event); // 4a
     const key = await confirmationKey(token.principal.cnf, algorithms); // 4b
-    const claims = await verifyProof(proof, key); // 4c
+    const claims = await verifyProof(proof, key, signatures); // 4c
     checkProofBinding(claims, event, messageToken); // 5
     checkDigest(claims, event.value); // 6
     checkScope(token.principal, event.attributes.type); // 7

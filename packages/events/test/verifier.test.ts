@@ -8,6 +8,7 @@ import type { EventRecord, EventVerifier } from '../src/index.ts';
 import {
   createEventVerifier,
   createProofSigner,
+  createSignaturePool,
   digest,
   encodeData,
   encodeEvent,
@@ -55,6 +56,19 @@ t.test('round trip: sealed by the producer, accepted by the consumer', async (t)
   t.same(accepted.principal.act, { sub: 'gateway', client_id: 'gateway' });
   t.equal(accepted.principal.tokenHash, digest(token));
   t.ok(await verifier(world, STRICT_POLICY).verify(record), 'a fresh record needs no replay policy');
+});
+
+t.test('proof signatures on a signature pool: the same verdicts', async (t) => {
+  const signatures = createSignaturePool({ threads: 1 });
+  t.teardown(() => signatures.close());
+  const pooled = createEventVerifier({ validator: world.validator, audience: SHIPPING, policy: STRICT_POLICY, now: () => NOW, signatures });
+  const record = await sealed(world);
+  t.equal((await pooled.verify(record)).attributes.id, record.headers.ce_id, 'accepted');
+  const other = await makeKey('sales-1'); // same kid, another key pair
+  const forged = await sealed({ ...world, signer: await createProofSigner(other.privateJwk as Record<string, unknown>) });
+  await refuses(t, pooled.verify(forged), 'ERR_EVENT_PROOF_INVALID', 'a proof by another key');
+  const altered = withHeaders(record, { [HEADER.proof]: `${record.headers[HEADER.proof]!.slice(0, -4)}AAAA` });
+  await refuses(t, pooled.verify(altered), 'ERR_EVENT_PROOF_INVALID', 'a proof with an altered signature');
 });
 
 t.test('an EdDSA producer key is accepted by default', async (t) => {

@@ -1,0 +1,142 @@
+/**
+ * Proof signatures checked on worker threads. An ES256 check is most of a record's verification
+ * (~140 µs of CPU here); on the event loop it holds up every other record, commit and heartbeat.
+ * A consumer verifies the next records ahead of their turn (the bus's prepare lookahead), so
+ * several checks are asked for at once: the pool sends them to a thread in one message per event
+ * loop turn and the event loop pays a few microseconds per record instead of the signature.
+ * node:crypto's own asynchronous forms (a callback, WebCrypto) were measured at 50-80 µs of event
+ * loop time per check here: they pass one job at a time to the thread pool.
+ *
+ * A thread that dies fails its batches with SignaturePoolError (not a refusal: the consumer
+ * retries the record) and is replaced on the next check.
+ */
+import { Worker } from 'node:worker_threads';
+import type { ConfirmationKey } from './cnf.ts';
+import type { SignatureChecker } from './signature.ts';
+import type { SignatureAnswer, SignatureBatch, SignatureJob } from './signature-worker.ts';
+
+export interface SignaturePoolOptions {
+  /** Worker threads, 1-16. */
+  threads: number;
+  /** Checks per message to a thread, default 64. */
+  maxBatch?: number;
+  /** Tests only: the thread's module (default signature-worker.ts). */
+  workerUrl?: URL;
+}
+
+export interface SignaturePool extends SignatureChecker {
+  readonly threads: number;
+  /** Resolves with the verdict; rejects with SignaturePoolError when no thread could answer. */
+  check(key: ConfirmationKey, signingInput: string, signature: string): Promise<boolean>;
+  /** Terminates the threads; checks in flight or asked for later fail with SignaturePoolError. */
+  close(): Promise<void>;
+}
+
+/** A check that could not be done (thread died, pool closed): transient, never a refusal. */
+export class SignaturePoolError extends Error {
+  readonly code = 'ERR_SIGNATURE_POOL';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SignaturePoolError';
+  }
+}
+
+interface Pending {
+  resolve(results: boolean[]): void;
+  reject(error: Error): void;
+}
+
+interface Thread {
+  worker: Worker;
+  /** Batches sent to this thread and not answered yet, by id. */
+  pending: Map<number, Pending>;
+}
+
+const WORKER_URL = new URL('./signature-worker.ts', import.meta.url);
+
+export function createSignaturePool(options: SignaturePoolOptions): SignaturePool {
+  const { threads } = options;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 16) {
+    throw new TypeError(`threads must be an integer from 1 to 16, not ${String(threads)}`);
+  }
+  const maxBatch = options.maxBatch ?? 64;
+  const workerUrl = options.workerUrl ?? WORKER_URL;
+  const pool: Array<Thread | undefined> = new Array(threads).fill(undefined);
+  let next = 0;
+  let batchId = 0;
+  let closed = false;
+  /** Checks asked for in this event loop turn, sent together by flush(). */
+  let queue: Array<{ job: SignatureJob; resolve(ok: boolean): void; reject(error: Error): void }> = [];
+  let flushing = false;
+
+  const start = (slot: number): Thread => {
+    const thread: Thread = { worker: new Worker(workerUrl), pending: new Map() };
+    const fail = (error: Error) => {
+      if (pool[slot] === thread) pool[slot] = undefined;
+      for (const waiting of thread.pending.values()) waiting.reject(error);
+      thread.pending.clear();
+    };
+    thread.worker.on('message', ({ id, results }: SignatureAnswer) => {
+      const waiting = thread.pending.get(id);
+      thread.pending.delete(id);
+      // Idle threads do not keep the process alive; a thread with work does.
+      if (thread.pending.size === 0) thread.worker.unref();
+      waiting?.resolve(results);
+    });
+    thread.worker.on('error', (error) => fail(new SignaturePoolError('signature thread failed', { cause: error })));
+    thread.worker.on('exit', (code) => fail(new SignaturePoolError(`signature thread exited (${code})`)));
+    thread.worker.unref();
+    pool[slot] = thread;
+    return thread;
+  };
+
+  const send = (batch: typeof queue) => {
+    const slot = next;
+    next = (next + 1) % threads;
+    const thread = pool[slot] ?? start(slot);
+    const id = ++batchId;
+    thread.pending.set(id, {
+      resolve: (results) => batch.forEach((entry, i) => entry.resolve(results[i] === true)),
+      reject: (error) => batch.forEach((entry) => entry.reject(error)),
+    });
+    thread.worker.ref();
+    thread.worker.postMessage({ id, jobs: batch.map((entry) => entry.job) } satisfies SignatureBatch);
+  };
+
+  const flush = () => {
+    flushing = false;
+    const all = queue;
+    queue = [];
+    for (let i = 0; i < all.length; i += maxBatch) send(all.slice(i, i + maxBatch));
+  };
+
+  return {
+    threads,
+    check(key: ConfirmationKey, signingInput: string, signature: string): Promise<boolean> {
+      if (closed) return Promise.reject(new SignaturePoolError('signature pool is closed'));
+      return new Promise((resolve, reject) => {
+        queue.push({ job: [key.material, key.alg, signingInput, signature], resolve, reject });
+        if (!flushing) {
+          flushing = true;
+          // After this turn's microtasks: the checks a lookahead starts together leave together.
+          setImmediate(flush);
+        }
+      });
+    },
+    async close() {
+      closed = true;
+      const waiting = queue;
+      queue = [];
+      for (const entry of waiting) entry.reject(new SignaturePoolError('signature pool is closed'));
+      await Promise.all(
+        pool.map(async (thread, slot) => {
+          if (thread === undefined) return;
+          pool[slot] = undefined;
+          for (const waiting of thread.pending.values()) waiting.reject(new SignaturePoolError('signature pool is closed'));
+          thread.pending.clear();
+          await thread.worker.terminate();
+        }),
+      );
+    },
+  };
+}

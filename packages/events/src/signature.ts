@@ -1,0 +1,55 @@
+/**
+ * Step 4c's signature check: a JWS signature under the producer's cnf key, with node:crypto. The
+ * one function is used on the event loop (the default) and inside the worker threads of a
+ * signature pool (signature-pool.ts), so both paths accept exactly the same signatures.
+ */
+import { constants, type KeyObject, verify } from 'node:crypto';
+import type { ConfirmationKey } from './cnf.ts';
+
+/** Where a verifier has its proof signatures checked: here (sync) or on a pool's threads. */
+export interface SignatureChecker {
+  check(key: ConfirmationKey, signingInput: string, signature: string): boolean | Promise<boolean>;
+}
+
+/** On the event loop: for tools, tests and consumers configured without threads. */
+export const IN_THREAD: SignatureChecker = {
+  check: (key, signingInput, signature) => signatureVerifies(key.key, key.alg, signingInput, signature),
+};
+
+const EC_CURVES: Record<string, { name: string; signatureBytes: number }> = {
+  ES256: { name: 'prime256v1', signatureBytes: 64 },
+  ES384: { name: 'secp384r1', signatureBytes: 96 },
+  ES512: { name: 'secp521r1', signatureBytes: 132 },
+};
+
+/**
+ * True when `signature` (base64url) is `alg`'s signature of `signingInput` under `key`. The
+ * algorithm is the key's (the caller made the JWS header agree): a proof cannot pick how it is
+ * verified. ES* signatures are JOSE's fixed-size r||s (IEEE P1363), not DER.
+ */
+export function signatureVerifies(key: KeyObject, alg: string, signingInput: string, signature: string): boolean {
+  const data = Buffer.from(signingInput);
+  const bytes = Buffer.from(signature, 'base64url');
+  const bits = alg.slice(2);
+  try {
+    if (alg === 'EdDSA' || alg === 'Ed25519') {
+      return key.asymmetricKeyType === 'ed25519' && verify(null, data, key, bytes);
+    }
+    if (alg.startsWith('ES')) {
+      const curve = EC_CURVES[alg];
+      if (curve === undefined || key.asymmetricKeyDetails?.namedCurve !== curve.name) return false;
+      if (bytes.length !== curve.signatureBytes) return false;
+      return verify(`sha${bits}`, data, { key, dsaEncoding: 'ieee-p1363' }, bytes);
+    }
+    if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'rsa-pss') return false;
+    if (alg.startsWith('RS')) return verify(`sha${bits}`, data, key, bytes);
+    if (alg.startsWith('PS')) {
+      const options = { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 };
+      return verify(`sha${bits}`, data, options, bytes);
+    }
+    return false;
+  } catch {
+    // A key that does not fit the algorithm, an unknown hash: not verified.
+    return false;
+  }
+}
