@@ -51,6 +51,11 @@ export function consumerSettings(name: string) {
     REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'expected a redis:// or rediss:// URL' }).optional(),
     JWKS_MAX_AGE_SECONDS: seconds(300, 24 * 3600),
     JWKS_COOLDOWN_SECONDS: seconds(30, 3600),
+    /**
+     * Worker threads checking event-proof signatures (most of a record's verification) while the
+     * event loop handles earlier records; 0 checks them on the event loop.
+     */
+    EVENT_VERIFY_THREADS: z.coerce.number().int().min(0).max(16).default(1),
     ...kafkaSettings,
   };
 }
@@ -83,6 +88,8 @@ export interface ConsumerServiceConfig extends OwnSettings {
   redisUrl: string | undefined;
   jwksMaxAgeSeconds: number;
   jwksCooldownSeconds: number;
+  /** EVENT_VERIFY_THREADS: signature-pool threads, 0 = on the event loop. */
+  verifyThreads: number;
   /** Every parsed setting, for busFromSettings (the Kafka ones). */
   settings: SharedSettings;
 }
@@ -153,6 +160,7 @@ export function consumerConfig(
     redisUrl: c.REDIS_URL,
     jwksMaxAgeSeconds: c.JWKS_MAX_AGE_SECONDS,
     jwksCooldownSeconds: c.JWKS_COOLDOWN_SECONDS,
+    verifyThreads: c.EVENT_VERIFY_THREADS,
     settings: c,
   };
 }

@@ -41,7 +41,10 @@ export function originOf(message: DeliveredMessage): string {
   return `${message.topic}/${message.partition}/${message.offset}`;
 }
 
-export function recordHandler(options: RecordHandlerOptions): (message: DeliveredMessage) => Promise<RecordOutcome> {
+/** Handles one record; `verified` is its verification when already started (the bus's prepare). */
+export type RecordHandler = (message: DeliveredMessage, verified?: Promise<AcceptedEvent>) => Promise<RecordOutcome>;
+
+export function recordHandler(options: RecordHandlerOptions): RecordHandler {
   const { consumer, audit, metrics, logger } = options;
 
   async function deadLetter(message: DeliveredMessage, reason: string): Promise<RecordOutcome> {
@@ -103,10 +106,10 @@ export function recordHandler(options: RecordHandlerOptions): (message: Delivere
     });
   }
 
-  return async function handle(message: DeliveredMessage): Promise<RecordOutcome> {
+  return async function handle(message, verified) {
     let event: AcceptedEvent;
     try {
-      event = await options.verifier.verify(message);
+      event = await (verified ?? options.verifier.verify(message));
     } catch (error) {
       // Anything else (ValidatorUnavailableError above all) is transient: rethrown, retried.
       if (isEventRefusal(error)) return deadLetter(message, error.code);

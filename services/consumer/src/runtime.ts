@@ -1,10 +1,11 @@
 /**
  * startConsumer: one consumer group member that verifies, dedupes, applies or dead-letters every
  * record of its topic. The bus commits a record's offset only after handle resolves, so a record is
- * either done (applied, duplicate, dead-lettered) or will be seen again.
+ * either done (applied, duplicate, dead-lettered) or will be seen again. Records are verified
+ * ahead of their turn (the bus's prepare lookahead), applied one at a time in offset order.
  */
-import type { EventBus } from '@gatehouse/event-bus';
-import { createEventVerifier, type ExpiryPolicy } from '@gatehouse/events';
+import type { Consumer, EventBus } from '@gatehouse/event-bus';
+import { createEventVerifier, createSignaturePool, type ExpiryPolicy } from '@gatehouse/events';
 import type { AuditLog, Logger, Metrics } from '@gatehouse/observability';
 import type { Database } from '@gatehouse/sql';
 import type { Validator } from '@gatehouse/validator';
@@ -33,6 +34,8 @@ export interface StartConsumerOptions {
   now?: () => number;
   /** RemoteKeySource.usable: a JWKS outage then retries records instead of dead-lettering them. */
   keysUsable?: () => boolean;
+  /** Proof signatures on this many worker threads (a signature pool), default 0: on the event loop. */
+  verifyThreads?: number;
   /** Tests only: a verifier other than @gatehouse/events' own. */
   verifier?: EventVerifier;
 }
@@ -47,6 +50,7 @@ export async function startConsumer(options: StartConsumerOptions): Promise<Runn
   const now = options.now ?? Date.now;
   const metrics = consumerMetrics(options.metrics, options.name);
   const logger = options.logger.child({ consumer: options.name });
+  const signatures = options.verifyThreads ? createSignaturePool({ threads: options.verifyThreads }) : undefined;
   const verifier =
     options.verifier ??
     createEventVerifier({
@@ -55,8 +59,12 @@ export async function startConsumer(options: StartConsumerOptions): Promise<Runn
       policy: options.policy,
       now,
       ...(options.keysUsable ? { keysUsable: options.keysUsable } : {}),
+      ...(signatures ? { signatures } : {}),
     });
-  const producer = await options.bus.producer();
+  const producer = await options.bus.producer().catch(async (error: unknown) => {
+    await signatures?.close();
+    throw error;
+  });
   const handle = recordHandler({
     consumer: options.name,
     dlqTopic: options.dlqTopic,
@@ -69,20 +77,32 @@ export async function startConsumer(options: StartConsumerOptions): Promise<Runn
     logger,
     now,
   });
-  const consumer = await options.bus.consume({
-    groupId: options.groupId,
-    topics: [options.topic],
-    fromBeginning: options.fromBeginning ?? true,
-    handle: async (message) => {
-      await handle(message);
-    },
-    onError: (error, message) => {
-      metrics.retried();
-      // Name and code only: a driver's message may quote values, never a token.
-      const { name, code, message: text } = (error ?? {}) as { name?: string; code?: string; message?: string };
-      logger.warn({ err: { name, code, message: text }, origin: originOf(message) }, 'event handling failed, will retry');
-    },
-  });
+  let consumer: Consumer;
+  try {
+    consumer = await options.bus.consume({
+      groupId: options.groupId,
+      topics: [options.topic],
+      fromBeginning: options.fromBeginning ?? true,
+      // Verification has no side effects: the bus runs it for the next records while this one is
+      // applied and committed, so their signature checks (on the signature pool's threads) overlap
+      // its database work and commit. A record whose handling failed is verified again on its
+      // retry (the bus passes nothing then).
+      prepare: (message) => verifier.verify(message),
+      handle: async (message, verified) => {
+        await handle(message, verified);
+      },
+      onError: (error, message) => {
+        metrics.retried();
+        // Name and code only: a driver's message may quote values, never a token.
+        const { name, code, message: text } = (error ?? {}) as { name?: string; code?: string; message?: string };
+        logger.warn({ err: { name, code, message: text }, origin: originOf(message) }, 'event handling failed, will retry');
+      },
+    });
+  } catch (error) {
+    await producer.disconnect().catch(() => {});
+    await signatures?.close();
+    throw error;
+  }
   logger.info({ topic: options.topic, groupId: options.groupId, dlq: options.dlqTopic }, 'consumer started');
   let stopped: Promise<void> | undefined;
   return {
@@ -91,6 +111,7 @@ export async function startConsumer(options: StartConsumerOptions): Promise<Runn
       stopped ??= (async () => {
         await consumer.stop();
         await producer.disconnect();
+        await signatures?.close();
       })();
       return stopped;
     },

@@ -151,6 +151,7 @@ export async function buildConsumerService(
       logger,
       apply: spec.apply,
       now,
+      verifyThreads: config.verifyThreads,
       ...(remote ? { keysUsable: () => remote.usable } : {}),
     });
     let closed: Promise<void> | undefined;

@@ -143,6 +143,47 @@ t.test('a validator that cannot answer is retried, never dead-lettered', async (
   t.equal(metricValue(await rt.metrics(), 'gatehouse_events_retries_total', { consumer: 'shipping' }), 3);
 });
 
+t.test('records are verified ahead of their turn, then applied one at a time in order', async (t) => {
+  const asked: string[] = [];
+  const applied: string[] = [];
+  const rt = await startRuntime(t, world, {
+    denyList: {
+      async has(jti) {
+        asked.push(jti);
+        return false;
+      },
+    },
+    apply: async (event, tx) => {
+      // The first record's effect waits for the next three records' verifications: they can only
+      // have started if the consumer verifies ahead (the bus's prepare lookahead).
+      if (applied.length === 0) await until(() => (asked.length >= 4 ? true : undefined), 'records verified ahead');
+      applied.push(event.attributes.id);
+      await recordEffect(event, tx);
+    },
+  });
+  const first = await world.order(alice);
+  // One order id: one key, one partition, so the four records queue behind each other.
+  const rest = await Promise.all([1, 2, 3].map(() => world.order(alice, { orderId: first.headers.ce_subject! })));
+  const records = [first, ...rest];
+  await rt.publish(...records);
+  for (const record of records) await rt.applied(record);
+  t.same(applied, records.map((record) => record.headers.ce_id), 'applied in offset order');
+  t.equal(asked.length, 4, 'each record verified once');
+  t.same(rt.deadLettered(), []);
+});
+
+t.test('with proof signatures on a signature pool (EVENT_VERIFY_THREADS): applied, and a forgery dead-lettered', async (t) => {
+  const rt = await startRuntime(t, world, { verifyThreads: 1 });
+  const forged = await world.order(alice, { signer: await world.forger() });
+  const good = await world.order(alice, { orderId: forged.headers.ce_subject! });
+  await rt.publish(forged, good);
+  await rt.applied(good);
+  t.same(
+    rt.deadLettered().map((m) => [m.headers.ce_id, m.headers[HEADER.dlqReason]]),
+    [[forged.headers.ce_id, 'ERR_EVENT_PROOF_INVALID']],
+  );
+});
+
 t.test('a revoked message token is refused (deny list answers yes)', async (t) => {
   const token = await world.messageToken(alice, { jti: 'revoked-1' });
   const rt = await startRuntime(t, world, { denyList: { has: async (jti) => jti === 'revoked-1' } });

@@ -40,6 +40,7 @@ t.test('development defaults', async (t) => {
     groupId: 'shipping',
     dlqTopic: 'orders.shipping.dlq',
     auditLog: '.gatehouse/audit/shipping.jsonl',
+    verifyThreads: 1,
   });
   t.same(config.expiryPolicy, DEFAULT_EXPIRY_POLICY, "docs/events.md's replay policy");
   t.same(config.expiryPolicy.replay, { allowedClients: ['sales'], eventTypes: ['orders.created'], maxEventAgeSeconds: 604_800 });
@@ -52,7 +53,9 @@ t.test('own settings override the defaults', async (t) => {
     SHIPPING_DLQ_TOPIC: 'orders.shipping-eu.dlq',
     EVENTS_TOPIC: 'orders-eu',
     TOKEN_SERVICE_URL: 'http://localhost:4000/',
+    EVENT_VERIFY_THREADS: '0',
   });
+  t.equal(config.verifyThreads, 0, 'signatures on the event loop');
   t.match(config, { port: 5200, groupId: 'shipping-eu', dlqTopic: 'orders.shipping-eu.dlq', eventsTopic: 'orders-eu' });
   t.equal(config.tokenServiceUrl, 'http://localhost:4000', 'trailing slash dropped: it is the exact issuer');
 });
@@ -62,6 +65,9 @@ t.test('bad values are refused naming the setting', async (t) => {
   t.same(refusedSettings({ DATABASE_URL: 'mysql://db/shipping' }), ['DATABASE_URL']);
   t.same(refusedSettings({ SHIPPING_DLQ_TOPIC: 'orders shipping' }), ['SHIPPING_DLQ_TOPIC']);
   t.same(refusedSettings({ REDIS_URL: 'http://redis' }), ['REDIS_URL']);
+  for (const threads of ['17', '-1', '1.5', 'many']) {
+    t.same(refusedSettings({ EVENT_VERIFY_THREADS: threads }), ['EVENT_VERIFY_THREADS'], `EVENT_VERIFY_THREADS=${threads}`);
+  }
   t.same(refusedSettings({ KAFKA_BROKERS: 'kafka:9092', KAFKA_SASL_MECHANISM: 'plain' }).includes('KAFKA_SASL_USERNAME'), true);
 });
 

@@ -35,6 +35,8 @@ export interface RuntimeOptions {
   /** Wraps the bus (fault injection). */
   wrapBus?: (bus: EventBus) => EventBus;
   db?: Database;
+  /** Signature-pool threads (default 0: on the event loop). */
+  verifyThreads?: number;
 }
 
 export async function startRuntime(t: Test, world: World, options: RuntimeOptions = {}) {
@@ -71,6 +73,7 @@ export async function startRuntime(t: Test, world: World, options: RuntimeOption
     logger: createLogger('consumer-test', 'silent'),
     apply: options.apply ?? recordEffect,
     now,
+    ...(options.verifyThreads ? { verifyThreads: options.verifyThreads } : {}),
   });
   const producer: Producer = await embedded.producer();
   t.teardown(async () => {
