@@ -17,22 +17,24 @@
  * events/s = records / (time from the first record handled to the last), per round; the table shows
  * the median round of each mode and the ratio full/off (target ≥ 0.8). It never asserts it.
  *
- * Environment: BENCH_EVENTS (5000), BENCH_TOKENS (50), BENCH_ROUNDS (3).
+ * Environment: BENCH_EVENTS (5000), BENCH_TOKENS (50), BENCH_ROUNDS (3), BENCH_VERIFY_THREADS (1, as the
+ * consumers' EVENT_VERIFY_THREADS; 0 checks proof signatures on the event loop).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cpus, loadavg, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_EXPIRY_POLICY } from '@gatehouse/consumer';
 import { createEmbeddedBus, createKafkaBus, type EventBus, type OutgoingMessage } from '@gatehouse/event-bus';
 import { kafkaMockUnavailable, startKafkaBroker } from '@gatehouse/event-bus/testing';
-import { createEventVerifier, createProofSigner, decodeEvent, sealEvent } from '@gatehouse/events';
+import { createEventVerifier, createProofSigner, createSignaturePool, decodeEvent, sealEvent } from '@gatehouse/events';
 import { buildTokenService, loadTokenServiceConfig } from '@gatehouse/token-service';
 import { createValidator, remoteKeys } from '@gatehouse/validator';
 import { exchange, loginWithCode, oauthClient } from '../token-service/test/support/oauth.ts';
 import { freePort } from '../token-service/test/support/token-service.ts';
 import { BenchError } from './support/children.ts';
-import { int, numberSetting, runBench, table } from './support/report.ts';
+import { machineCpuSeconds, processCpuSeconds } from './support/cpu.ts';
+import { delta, int, numberSetting, pct, runBench, table } from './support/report.ts';
 
 const TOPIC = 'bench.orders';
 const AUDIENCE = 'urn:gatehouse:consumer:shipping';
@@ -45,6 +47,7 @@ async function main(): Promise<number> {
   const events = numberSetting('BENCH_EVENTS', 5000, 10, 1_000_000);
   const tokens = numberSetting('BENCH_TOKENS', 50, 1, 10_000);
   const rounds = numberSetting('BENCH_ROUNDS', 3, 1, 20);
+  const threads = numberSetting('BENCH_VERIFY_THREADS', 1, 0, 16);
 
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-events-'));
   const cleanup: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true })];
@@ -126,49 +129,136 @@ async function main(): Promise<number> {
 
     // One verifier for the whole run, as a consumer has: its JWKS and token cache warm up once.
     const validator = createValidator({ issuer, keys: remoteKeys(`${issuer}/jwks`) });
-    const verifier = createEventVerifier({ validator, audience: AUDIENCE, policy: DEFAULT_EXPIRY_POLICY });
+    // As services/consumer builds it: proof signatures on EVENT_VERIFY_THREADS threads (default 1).
+    const signatures = threads > 0 ? createSignaturePool({ threads }) : undefined;
+    if (signatures) cleanup.push(() => signatures.close());
+    const verifier = createEventVerifier({
+      validator,
+      audience: AUDIENCE,
+      policy: DEFAULT_EXPIRY_POLICY,
+      ...(signatures ? { signatures } : {}),
+    });
     const handlers: Record<Mode, (message: OutgoingMessage) => Promise<unknown>> = {
       off: async (message) => decodeEvent(message),
       full: (message) => verifier.verify(message),
     };
 
-    const results: Record<Mode, number[]> = { off: [], full: [] };
+    const results: Record<Mode, Round[]> = { off: [], full: [] };
     for (let round = 0; round < rounds; round++) {
       const order: Mode[] = round % 2 === 0 ? ['off', 'full'] : ['full', 'off'];
-      for (const mode of order) results[mode].push(await consumeAll(bus, events, handlers[mode], `${mode}-${round}`));
+      for (const mode of order) results[mode].push(await measureRound(bus, events, handlers[mode], `${mode}-${round}`));
     }
-
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-    const off = median(results.off);
-    const full = median(results.full);
-    process.stdout.write(
-      [
-        `bench:events — ${int.format(events)} orders.created events, ${tokens} message tokens, ${rounds} rounds per mode (median shown)`,
-        `broker: ${broker}; node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'})`,
-        '',
-        table(
-          [
-            ['mode', 'what the consumer does per record', 'events/s (median)', 'rounds', 'vs off'],
-            ['off', 'decode envelope only', int.format(off), results.off.map((v) => int.format(v)).join(' / '), '1.00x'],
-            [
-              'full',
-              'token + proof + digest + scope + org + policy',
-              int.format(full),
-              results.full.map((v) => int.format(v)).join(' / '),
-              `${(full / off).toFixed(2)}x`,
-            ],
-          ],
-          new Set([2, 4]),
-        ),
-        '',
-        `target: full validation ≥ 0.80x of validation off — ${full / off >= 0.8 ? 'met' : 'NOT met'} (${(full / off).toFixed(2)}x)`,
-        '',
-      ].join('\n'),
-    );
+    process.stdout.write(report({ events, tokens, rounds, threads, broker, results }));
     return 0;
   } finally {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
   }
+}
+
+interface Round {
+  eventsPerSecond: number;
+  /** CPU µs per record of this process's threads by kind, and the machine's other CPU (a share). */
+  cpu: Record<ThreadKind, number> | undefined;
+  otherShare: number | undefined;
+}
+
+type ThreadKind = 'event loop' | 'signature thread' | 'other threads';
+
+/** CPU ms of this process's threads by kind (Linux /proc; undefined elsewhere). */
+async function threadCpu(): Promise<Record<ThreadKind, number> | undefined> {
+  if (platform() !== 'linux') return undefined;
+  const totals: Record<ThreadKind, number> = { 'event loop': 0, 'signature thread': 0, 'other threads': 0 };
+  try {
+    for (const tid of await readdir('/proc/self/task')) {
+      const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => undefined);
+      if (stat === undefined) continue; // a thread that ended meanwhile
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, USER_HZ = 100
+      // Node names the main thread MainThread and worker threads WorkerThread (the signature pool's).
+      const kind: ThreadKind =
+        Number(tid) === process.pid ? 'event loop' : name === 'WorkerThread' ? 'signature thread' : 'other threads';
+      totals[kind] += ms;
+    }
+    return totals;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One mode once: events/s, CPU per record by thread, and how busy the rest of the machine was. */
+async function measureRound(
+  bus: EventBus,
+  count: number,
+  handle: (message: OutgoingMessage) => Promise<unknown>,
+  label: string,
+): Promise<Round> {
+  const [threadsBefore, machineBefore, selfBefore] = [await threadCpu(), await machineCpuSeconds(), await processCpuSeconds(process.pid)];
+  const started = performance.now();
+  const eventsPerSecond = await consumeAll(bus, count, handle, label);
+  const seconds = (performance.now() - started) / 1000;
+  const [threadsAfter, machineAfter, selfAfter] = [await threadCpu(), await machineCpuSeconds(), await processCpuSeconds(process.pid)];
+  let cpu: Round['cpu'];
+  if (threadsBefore && threadsAfter) {
+    const per = (kind: ThreadKind) => ((threadsAfter[kind] - threadsBefore[kind]) * 1000) / count;
+    cpu = { 'event loop': per('event loop'), 'signature thread': per('signature thread'), 'other threads': per('other threads') };
+  }
+  const machine = delta(machineBefore?.busy, machineAfter?.busy);
+  const self = delta(selfBefore, selfAfter);
+  // Everything else: the broker, and any other process (a test run, a build) that disturbs the round.
+  const otherShare = machine === undefined || self === undefined ? undefined : Math.max(0, machine - self) / seconds;
+  return { eventsPerSecond, cpu, otherShare };
+}
+
+function report(run: {
+  events: number;
+  tokens: number;
+  rounds: number;
+  threads: number;
+  broker: string;
+  results: Record<Mode, Round[]>;
+}): string {
+  const { results } = run;
+  const medianRound = (list: Round[]) =>
+    [...list].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond)[Math.floor(list.length / 2)]!;
+  const off = medianRound(results.off);
+  const full = medianRound(results.full);
+  const ratio = full.eventsPerSecond / off.eventsPerSecond;
+  const us = (round: Round, kind: ThreadKind) => (round.cpu ? int.format(round.cpu[kind]) : 'n/a');
+  const row = (mode: Mode, what: string, round: Round, vs: string) => [
+    mode,
+    what,
+    int.format(round.eventsPerSecond),
+    results[mode].map((r) => int.format(r.eventsPerSecond)).join(' / '),
+    vs,
+    us(round, 'event loop'),
+    us(round, 'signature thread'),
+    us(round, 'other threads'),
+    pct(round.otherShare),
+  ];
+  const busiest = Math.max(...[...results.off, ...results.full].map((r) => r.otherShare ?? 0));
+  const signatures =
+    run.threads === 0 ? 'on the event loop (BENCH_VERIFY_THREADS=0)' : `on ${run.threads} signature thread(s) (EVENT_VERIFY_THREADS default: 1)`;
+  return [
+    `bench:events — ${int.format(run.events)} orders.created events, ${run.tokens} message tokens, ${run.rounds} rounds per mode (median round shown)`,
+    `broker: ${run.broker}; node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0]!.toFixed(2)} at the end`,
+    `consumer: kafkajs through @gatehouse/event-bus, commit after each record, prepare lookahead 16 per partition; full mode: proof signatures ${signatures}`,
+    '',
+    table(
+      [
+        ['mode', 'what the consumer does per record', 'events/s', 'rounds', 'vs off', 'event loop µs/rec', 'signature thread µs/rec', 'other threads µs/rec', 'rest of machine'],
+        row('off', 'decode envelope only', off, '1.00x'),
+        row('full', 'token + proof + digest + scope + org + policy', full, `${ratio.toFixed(2)}x`),
+      ],
+      new Set([2, 4, 5, 6, 7, 8]),
+    ),
+    '',
+    ...(busiest > 0.5
+      ? [`WARNING: other processes (besides the broker) used up to ${pct(busiest)} of a CPU during a round: the rates are disturbed; rerun on a quiet machine.`, '']
+      : []),
+    `target: full validation ≥ 0.80x of validation off — ${ratio >= 0.8 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}x)`,
+    '',
+  ].join('\n');
 }
 
 /** Reads every record once in a fresh group; events/s from the first record handled to the last. */
@@ -190,10 +280,13 @@ async function consumeAll(
     groupId: `bench-${label}-${crypto.randomUUID()}`,
     topics: [TOPIC],
     fromBeginning: true,
-    async handle(message) {
+    // Wired as services/consumer wires its verifier: the check is the bus's prepare (started for
+    // the next records while one is handled), awaited by handle in offset order.
+    prepare: (message) => handle(message),
+    async handle(message, prepared) {
       if (seen === 0) first = performance.now();
       try {
-        await handle(message);
+        await (prepared ?? handle(message));
       } catch (error) {
         failed ??= error;
       }

@@ -1,8 +1,10 @@
 /**
- * ConsumerOptions.prepare, run ahead: one Lookahead per partition in hand. `take(offset)` gives the
- * prepared promise of the message about to be handled and starts `prepare` for the messages after
- * it, up to `depth` ahead of it. Both adapters use it: Kafka over a fetched batch, the embedded
- * bus over its log.
+ * ConsumerOptions.prepare, run ahead: one Lookahead per partition in hand. `take` gives the
+ * prepared promise of the message about to be handled and keeps `prepare` running for the messages
+ * after it, at most `depth` ahead. It refills by halves (when half the window is used up, the next
+ * half starts in one go) rather than one message per take: work started together can be batched
+ * by whoever does it (a signature pool sends one message to its thread per event-loop turn). Both
+ * adapters use it: Kafka over a fetched batch, the embedded bus over its log.
  */
 import { copyMessage } from './message.ts';
 import type { ConsumerOptions, DeliveredMessage } from './types.ts';
@@ -24,13 +26,18 @@ export class Lookahead<P> {
 
   /**
    * The prepared promise of `messages[index]`, the message about to be handled (undefined without
-   * prepare), after starting `prepare` for the next `depth` messages when not started yet.
-   * `messages`: the partition's messages in offset order, as far as the adapter holds them.
+   * prepare). When half the window or less is prepared, first starts `prepare` for the messages up
+   * to `depth` after it. `messages`: the partition's messages in offset order, as far as the
+   * adapter holds them.
    */
   take(messages: readonly DeliveredMessage[], index: number): Promise<P> | undefined {
     if (this.#prepare === undefined || index >= messages.length) return undefined;
-    const end = Math.min(messages.length, index + this.#depth + 1);
-    for (let i = index; i < end; i++) this.#start(messages[i]!);
+    if (this.#started.size <= this.#depth / 2) {
+      const end = Math.min(messages.length, index + this.#depth + 1);
+      for (let i = index; i < end; i++) this.#start(messages[i]!);
+    } else {
+      this.#start(messages[index]!);
+    }
     const offset = messages[index]!.offset;
     const prepared = this.#started.get(offset);
     this.#started.delete(offset);

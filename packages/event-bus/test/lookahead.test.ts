@@ -1,0 +1,48 @@
+// The lookahead window (src/lookahead.ts): never more than `depth` ahead, each message prepared
+// once, and refilled by halves so that work started together can be batched by whoever does it.
+import t from 'tap';
+import { Lookahead } from '../src/lookahead.ts';
+import type { DeliveredMessage } from '../src/types.ts';
+
+const messages: DeliveredMessage[] = Array.from({ length: 40 }, (_, i) => ({
+  topic: 'orders',
+  partition: 0,
+  offset: String(i),
+  timestamp: '0',
+  key: null,
+  value: Buffer.from(`m${i}`),
+  headers: {},
+}));
+
+t.test('refills by halves, at most depth ahead, each message once', async (t) => {
+  const started: number[] = [];
+  const lookahead = new Lookahead<string>({
+    lookahead: 8,
+    prepare: async (message) => {
+      started.push(Number(message.offset));
+      return message.value.toString();
+    },
+  });
+  const refills: number[] = [];
+  for (let index = 0; index < messages.length; index++) {
+    const before = started.length;
+    t.equal(await lookahead.take(messages, index), `m${index}`, `message ${index} gets its own result`);
+    t.ok(Math.max(...started) <= index + 8, `at most 8 ahead of ${index}`);
+    if (started.length > before) refills.push(started.length - before);
+  }
+  t.same(started, messages.map((_, i) => i), 'each message prepared once, in order');
+  t.equal(refills[0], 9, 'the first take fills the window');
+  // (the last one is cut short by the end of the messages)
+  t.ok(refills.slice(1, -1).every((n) => n >= 4), `later refills start half a window at once (${refills.join(', ')})`);
+});
+
+t.test('without prepare, nothing is prepared; a throwing prepare becomes a rejection', async (t) => {
+  t.equal(new Lookahead({}).take(messages, 0), undefined);
+  const failing = new Lookahead({
+    prepare: () => {
+      throw new Error('sync failure');
+    },
+  });
+  await t.rejects(failing.take(messages, 0)!, /sync failure/);
+  failing.clear(); // the other rejected ones are dropped without an unhandled rejection
+});
