@@ -10,7 +10,12 @@
  * (the minimum is the least disturbed). Same upstream, token, concurrency and X-Forwarded-For
  * cycling as bench/gateway.ts.
  *
- * Environment: BENCH_COST_REQUESTS (10000 per round), BENCH_COST_ROUNDS (5), BENCH_CONCURRENCY (16).
+ * Environment: BENCH_COST_REQUESTS (10000 per round), BENCH_COST_ROUNDS (5), BENCH_CONCURRENCY (16),
+ * BENCH_COST_ONLY (comma-separated variant names to run, e.g. "+ bearer,Gatehouse"; the bare proxy
+ * always runs), BENCH_CPU_PROF (a directory: every target runs with --cpu-prof and writes
+ * <target>.cpuprofile there, for self time per function), BENCH_COST_COMPARE (the root of another
+ * checkout with its own node_modules, e.g. the commit before a change: every variant also runs from
+ * there, as "<variant> (compare)", in the same rounds, so before and after share the machine's mood).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -30,7 +35,7 @@ import {
   untrackTempDir,
   waitReady,
 } from './support/children.ts';
-import { processCpuSeconds } from './support/cpu.ts';
+import { machineCpuSeconds, processCpuSeconds, redisCpuSeconds } from './support/cpu.ts';
 import { forwardedFor, runAutocannon } from './support/load.ts';
 import { int, numberSetting, runBench, table } from './support/report.ts';
 
@@ -38,6 +43,9 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const SUPPORT = join(ROOT, 'bench', 'support');
 const READY_TIMEOUT_MS = 30_000;
 const PATH = '/api/orders/123';
+/** Other processes' CPU (share of one CPU) above which a round is measured again. */
+const QUIET_SHARE = 0.1;
+const MAX_ATTEMPTS = 8;
 
 /** A Gatehouse variant: settings and route fields over the bench's (undefined removes one). */
 interface Variant {
@@ -71,6 +79,61 @@ interface Target {
   child: Child;
   base: string;
   micros: number[];
+  /** Rounds measured again because other processes were busy during them. */
+  disturbed: number;
+}
+
+/** What else runs during a round, besides the target: the bench itself, the upstream, redis-server. */
+interface Bystanders {
+  upstream: Child;
+  redisPort: number;
+}
+
+async function bystanderCpuSeconds(bystanders: Bystanders): Promise<number> {
+  const self = process.cpuUsage();
+  const upstream = (await processCpuSeconds(bystanders.upstream.process.pid)) ?? 0;
+  const redis = (await redisCpuSeconds(bystanders.redisPort)) ?? 0;
+  return (self.user + self.system) / 1e6 + upstream + redis;
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** Waits (at most maxWaitMs) until the machine has been idle for 300 ms: other processes' bursts. */
+async function quietMachine(maxWaitMs: number): Promise<void> {
+  const deadline = Date.now() + maxWaitMs;
+  while (Date.now() < deadline) {
+    const before = await machineCpuSeconds();
+    await sleep(300);
+    const after = await machineCpuSeconds();
+    if (before === undefined || after === undefined) return;
+    if (after.busy - before.busy < QUIET_SHARE * 0.3) return;
+  }
+}
+
+/**
+ * One measured round, repeated (up to MAX_ATTEMPTS) while other processes took more than
+ * QUIET_SHARE of a CPU during it: CPU time per request moves with what the other CPU is doing
+ * (caches, memory bandwidth), so a round beside another process's burst is not comparable.
+ */
+async function quietCost(target: Target, token: string, concurrency: number, count: number, bystanders: Bystanders): Promise<number> {
+  let micros = 0;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    await quietMachine(20_000);
+    const start = Date.now();
+    const machineBefore = await machineCpuSeconds();
+    const targetBefore = await processCpuSeconds(target.child.process.pid);
+    const othersBefore = await bystanderCpuSeconds(bystanders);
+    micros = await cost(target, token, concurrency, count);
+    const machineAfter = await machineCpuSeconds();
+    const targetAfter = await processCpuSeconds(target.child.process.pid);
+    const othersAfter = await bystanderCpuSeconds(bystanders);
+    if (machineBefore === undefined || machineAfter === undefined) return micros;
+    const other =
+      machineAfter.busy - machineBefore.busy - ((targetAfter ?? 0) - (targetBefore ?? 0)) - (othersAfter - othersBefore);
+    if (other < QUIET_SHARE * ((Date.now() - start) / 1000)) return micros;
+    target.disturbed += 1;
+  }
+  return micros;
 }
 
 /** `count` requests at `concurrency`; the child's CPU seconds per request, in microseconds. */
@@ -100,6 +163,18 @@ async function cost(target: Target, token: string, concurrency: number, count: n
   return ((after - before) / count) * 1e6;
 }
 
+/** Each variant against its compare twin, round by round (the pairs ran minutes apart at most). */
+function comparison(targets: Target[]): string {
+  const rows = [['variant', 'this - compare, median of rounds (µs/req)', 'per round']];
+  for (const target of targets) {
+    const twin = targets.find((t) => t.name === `${target.name} (compare)`);
+    if (twin === undefined) continue;
+    const deltas = target.micros.map((micros, i) => micros - twin.micros[i]!);
+    rows.push([target.name, int.format(median(deltas)), deltas.map((d) => int.format(d)).join(' ')]);
+  }
+  return `\n${table(rows, new Set([1]))}\n`;
+}
+
 async function main(): Promise<number> {
   const requests = numberSetting('BENCH_COST_REQUESTS', 10_000, 100, 10_000_000);
   const rounds = numberSetting('BENCH_COST_ROUNDS', 5, 1, 100);
@@ -122,15 +197,26 @@ async function main(): Promise<number> {
     const upstream = `http://127.0.0.1:${upstreamPort}`;
     await waitReady(upstreamChild, probe(`${upstream}/orders/1`), READY_TIMEOUT_MS);
     const token = (await loginWithCode(issuer, 'alice')).tokens.access_token;
+    const bystanders: Bystanders = { upstream: upstreamChild, redisPort: redis.port };
 
+    const cpuProfDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
+    const profile = (name: string) =>
+      cpuProfDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${name.replace(/[^a-z]+/gi, '-')}.cpuprofile`]
+        : [];
+    const only = process.env.BENCH_COST_ONLY?.split(',').map((name) => name.trim());
     const targets: Target[] = [];
     const barePort = await freePort();
-    const bare = startNodeChild('bare proxy', join(SUPPORT, 'bare-proxy.ts'), { BENCH_PORT: String(barePort), BENCH_UPSTREAM: upstream });
+    const bare = startNodeChild('bare proxy', join(SUPPORT, 'bare-proxy.ts'), { BENCH_PORT: String(barePort), BENCH_UPSTREAM: upstream }, profile('bare proxy'));
     children.push(bare);
     await waitReady(bare, probe(`http://127.0.0.1:${barePort}${PATH}`), READY_TIMEOUT_MS);
-    targets.push({ name: 'bare proxy', what: 'Fastify + @fastify/http-proxy, no auth', child: bare, base: `http://127.0.0.1:${barePort}`, micros: [] });
+    targets.push({ name: 'bare proxy', what: 'Fastify + @fastify/http-proxy, no auth', child: bare, base: `http://127.0.0.1:${barePort}`, micros: [], disturbed: 0 });
 
-    for (const variant of VARIANTS) {
+    const compare = process.env.BENCH_COST_COMPARE ? resolve(process.env.BENCH_COST_COMPARE) : undefined;
+    const trees = compare ? [{ suffix: '', root: ROOT }, { suffix: ' (compare)', root: compare }] : [{ suffix: '', root: ROOT }];
+    for (const { variant, suffix, root } of VARIANTS.flatMap((variant) => trees.map((tree) => ({ variant, ...tree })))) {
+      if (only && !only.includes(variant.name)) continue;
+      const name = `${variant.name}${suffix}`;
       const port = await freePort();
       const settings = {
         NODE_ENV: 'development',
@@ -156,28 +242,31 @@ async function main(): Promise<number> {
         ...variant.route,
       };
       // JSON drops the undefined members: that is how a variant removes a route field.
-      const child = startNodeChild(`Gatehouse (${variant.name})`, join(SUPPORT, 'gatehouse.ts'), {
-        BENCH_GATEWAY_ENV: JSON.stringify(settings),
-        BENCH_ROUTES: JSON.stringify([route]),
-      });
+      const child = startNodeChild(
+        `Gatehouse (${name})`,
+        join(root, 'bench', 'support', 'gatehouse.ts'),
+        { BENCH_GATEWAY_ENV: JSON.stringify(settings), BENCH_ROUTES: JSON.stringify([route]) },
+        profile(name),
+      );
       children.push(child);
       await waitReady(child, probe(`http://127.0.0.1:${port}/readyz`), READY_TIMEOUT_MS);
-      targets.push({ name: variant.name, what: variant.what, child, base: `http://127.0.0.1:${port}`, micros: [] });
+      targets.push({ name, what: variant.what, child, base: `http://127.0.0.1:${port}`, micros: [], disturbed: 0 });
     }
 
     const out = process.stdout;
     out.write(
       `Gatehouse gateway cost per request: ${int.format(requests)} requests per target per round, ${rounds} rounds, ` +
         `concurrency ${concurrency}; ${cpus().length} CPUs, load average at start ${loadavg().map((v) => v.toFixed(2)).join(' ')}\n` +
-        '  CPU µs/request = the target process\'s CPU time (user + system, /proc) / requests; warm-up round discarded\n\n',
+        '  CPU µs/request = the target process\'s CPU time (user + system, /proc) / requests; warm-up round discarded;\n' +
+        `  a round starts once the machine is idle and is measured again (up to ${MAX_ATTEMPTS} times) when other processes took more than ${QUIET_SHARE * 100}% of a CPU during it\n\n`,
     );
     for (const target of targets) await cost(target, token, concurrency, Math.min(requests, 3000));
     for (let round = 0; round < rounds; round += 1) {
       const order = round % 2 === 0 ? targets : [...targets].reverse();
-      for (const target of order) target.micros.push(await cost(target, token, concurrency, requests));
+      for (const target of order) target.micros.push(await quietCost(target, token, concurrency, requests, bystanders));
     }
 
-    const rows = [['target', 'min µs/req', 'median µs/req', 'vs bare (median)', 'what runs']];
+    const rows = [['target', 'min µs/req', 'median µs/req', 'vs bare (median)', 'rounds redone', 'what runs']];
     const bareMedian = median(targets[0]!.micros);
     for (const target of targets) {
       rows.push([
@@ -185,10 +274,12 @@ async function main(): Promise<number> {
         int.format(Math.min(...target.micros)),
         int.format(median(target.micros)),
         `${(median(target.micros) / bareMedian).toFixed(2)}x`,
+        String(target.disturbed),
         target.what,
       ]);
     }
-    out.write(`${table(rows, new Set([1, 2, 3]))}\n`);
+    out.write(`${table(rows, new Set([1, 2, 3, 4]))}\n`);
+    if (compare) out.write(comparison(targets));
     return 0;
   } finally {
     for (const child of children.reverse()) await child.stop();
