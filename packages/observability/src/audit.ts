@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { type DestinationStream, pino } from 'pino';
+import { isoTime } from './time.ts';
 
 export interface AuditEvent {
   /** Dotted name, e.g. login.failure, token.issued, exchange.denied. */
@@ -47,7 +48,7 @@ export function createAuditLog(
 ): AuditLog {
   const stream = typeof destination === 'string' ? openDestination(destination, buffering(options)) : destination;
   const logger = pino(
-    { base: { component, stream: 'audit' }, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' },
+    { base: { component, stream: 'audit' }, timestamp: isoTime, messageKey: 'msg' },
     stream,
   );
   return {

@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
+import { isoTime } from './time.ts';
 
 export type Logger = PinoLogger;
 
@@ -46,7 +47,7 @@ export function createLogger(
       level,
       base: { component },
       redact: { paths: redactPaths, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTime,
     },
     destination ?? stdout(options),
   );
