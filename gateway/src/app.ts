@@ -20,6 +20,7 @@ import { countRequests, gatewayMetrics } from './metrics.ts';
 import { installProblemHandlers, sendProblem } from './problem.ts';
 import { bff, csrfCheck, sessionAuthenticator, sessionCookiePresent } from './bff/index.ts';
 import { registerRouteProxy } from './proxy.ts';
+import { deferredChildLogger } from './request-logger.ts';
 import { createGatewayRedis, rateLimits, waitReady } from './rate-limit/index.ts';
 import { authModes, loadRoutesFile, type Route, RouteTableError } from './routes.ts';
 import { registerUi } from './ui.ts';
@@ -79,6 +80,8 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     trustProxy: trustProxyOption(config.TRUST_PROXY),
     bodyLimit: config.BODY_LIMIT_BYTES,
     genReqId: requestId,
+    // The per-request child logger is made when a request first logs, not for every request.
+    childLoggerFactory: deferredChildLogger,
     // Fastify's request log prints the URL with its query string; ours prints the path only.
     logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: (error: FastifyError, _request, reply) => {
