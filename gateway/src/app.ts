@@ -11,6 +11,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { DestinationStream } from 'pino';
 import { apiKeyAuthentication } from './api-keys/authenticate.ts';
 import { accessTokenProfile, type SessionAuthentication } from './authenticate.ts';
+import { CLIENT_IP_DECORATION } from './client-ip.ts';
 import type { GatewayConfig } from './config.ts';
 import { redisDenyList } from './deny-list.ts';
 import { createTokenServiceClient, type TokenServiceClient } from './exchange/client.ts';
@@ -90,7 +91,7 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     },
   });
   // Other gateway plugins (rate limits) may declare the same decorations: declare each once.
-  for (const name of ['principal', 'accessToken', 'upstreamHeaders', 'apiKeyId']) {
+  for (const name of ['principal', 'accessToken', 'upstreamHeaders', 'apiKeyId', CLIENT_IP_DECORATION]) {
     if (!app.hasRequestDecorator(name)) app.decorateRequest(name, undefined);
   }
   installProblemHandlers(app);

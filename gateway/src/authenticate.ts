@@ -20,6 +20,7 @@ import {
 } from '@gatehouse/service-http';
 import { isTokenValidationError, type Principal, type TokenProfile, type Validator } from '@gatehouse/validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { clientIp } from './client-ip.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { sendProblem } from './problem.ts';
 import { type AuthMode, authModes, type Route } from './routes.ts';
@@ -89,7 +90,7 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
       reason: refusal.code,
       route: route.name,
       method: request.method,
-      ip: request.ip,
+      ip: clientIp(request),
       request_id: request.id,
     });
     const challenge = bearerChallenge(
@@ -115,7 +116,7 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
       reason: code,
       route: route.name,
       method: request.method,
-      ip: request.ip,
+      ip: clientIp(request),
       request_id: request.id,
     });
     return sendProblem(

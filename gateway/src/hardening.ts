@@ -12,6 +12,7 @@ import cors from '@fastify/cors';
 import underPressure from '@fastify/under-pressure';
 import type { AuditLog } from '@gatehouse/observability';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientIp } from './client-ip.ts';
 import type { GatewayConfig } from './config.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { sendProblem } from './problem.ts';
@@ -88,13 +89,13 @@ function registerIpBlockList(app: FastifyInstance, config: GatewayConfig, deps: 
   if (config.IP_BLOCK_LIST.length === 0) return;
   const list = parseBlockList(config.IP_BLOCK_LIST);
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!isBlocked(list, request.ip)) return undefined;
+    if (!isBlocked(list, clientIp(request))) return undefined;
     deps.metrics.ipBlocked();
     deps.audit.record({
       event: 'ip.blocked',
       outcome: 'denied',
       reason: 'ip_block_list',
-      ip: request.ip,
+      ip: clientIp(request),
       method: request.method,
       request_id: request.id,
     });

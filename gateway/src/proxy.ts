@@ -15,6 +15,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHa
 import type { IncomingHttpHeaders } from 'node:http';
 import { type AuthenticateDeps, authenticateHook } from './authenticate.ts';
 import { authorizeHook } from './authorize.ts';
+import { clientIp } from './client-ip.ts';
 import { sendProblem } from './problem.ts';
 import { allowedMethods, HTTP_METHODS, type Route } from './routes.ts';
 
@@ -99,7 +100,7 @@ export function upstreamHeaders(request: FastifyRequest, headers: IncomingHttpHe
     if (!isStrippedHeader(name)) out[name] = headers[name];
   }
   out['x-request-id'] = request.id;
-  out['x-forwarded-for'] = request.ip;
+  out['x-forwarded-for'] = clientIp(request);
   out['x-forwarded-proto'] = request.protocol;
   if (request.accessToken !== undefined) out.authorization = `Bearer ${request.accessToken}`;
   const length = bodyLengths.get(request);

@@ -18,6 +18,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncH
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
+import { CLIENT_IP_DECORATION, clientIp } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
 import { type CountWindows, memoryCounters, redisCounters } from './counters.ts';
 import {
@@ -84,7 +85,7 @@ function defaultFacts(request: FastifyRequest): RateLimitFacts {
     clientId: r.principal?.clientId,
     apiKeyId: r.apiKeyId,
     // IPv4 as is, IPv4-mapped IPv6 as IPv4, other IPv6 by /64 (one host usually holds a whole /64).
-    ip: normalizeIP(request.ip),
+    ip: normalizeIP(clientIp(request)),
   };
 }
 
@@ -139,6 +140,7 @@ const rateLimitsPlugin: FastifyPluginAsync<RateLimitsOptions> = async (app, opti
   // The auth step sets these; declared here so the request shape is stable whichever plugin loads first.
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
   if (!app.hasRequestDecorator('apiKeyId')) app.decorateRequest('apiKeyId', undefined);
+  if (!app.hasRequestDecorator(CLIENT_IP_DECORATION)) app.decorateRequest(CLIENT_IP_DECORATION, undefined);
 
   // One counter per policy, over all of its windows (Redis when a client is given, else memory).
   const store = options.redis ? redisCounters(options.redis, prefix) : memoryCounters(options.cacheSize ?? 10_000);
