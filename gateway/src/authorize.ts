@@ -38,7 +38,18 @@ export interface AuthorizeDeps {
 }
 
 export function authorizeHook(route: Route, deps: AuthorizeDeps) {
+  const check = authorizeCheck(route, deps);
   return async function authorizeRequest(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    return check(request, reply);
+  };
+}
+
+/**
+ * The same decision without a promise: the route's hook (proxy.ts) runs it right after
+ * authentication, in the same onRequest hook. A refusal is sent and returned, like a hook's.
+ */
+export function authorizeCheck(route: Route, deps: AuthorizeDeps) {
+  return function authorizeRequest(request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
     const principal = request.principal;
     // Routes with auth 'none' have no principal and require nothing (the route table refuses
     // scopes or roles on them); authenticated routes always have one by the time we get here.

@@ -98,7 +98,9 @@ export function gatewayMetrics(metrics: Metrics): GatewayMetrics {
 /** Counts every response by the route-table name it was proxied for. */
 export function countRequests(app: FastifyInstance, metrics: GatewayMetrics): void {
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.config.route?.name ?? (request.routeOptions.url ? 'ops' : 'unmatched');
+    // Fastify builds a new routeOptions object on every read: read it once.
+    const options = request.routeOptions;
+    const route = options.config.route?.name ?? (options.url ? 'ops' : 'unmatched');
     metrics.request(route, reply.statusCode);
     done();
   });
