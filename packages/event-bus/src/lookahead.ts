@@ -3,13 +3,14 @@
  * prepared promise of the message about to be handled and keeps `prepare` running for the messages
  * after it, at most `depth` ahead. It refills by halves (when half the window is used up, the next
  * half starts in one go) rather than one message per take: work started together can be batched
- * by whoever does it (a signature pool sends one message to its thread per event-loop turn). Both
+ * by whoever does it (a signature pool sends one message to its thread per event-loop turn). An
+ * empty window starts with a quarter of it, so a new batch's first messages go first. Both
  * adapters use it: Kafka over a fetched batch, the embedded bus over its log.
  */
 import { copyMessage } from './message.ts';
 import type { ConsumerOptions, DeliveredMessage } from './types.ts';
 
-export const DEFAULT_LOOKAHEAD = 16;
+export const DEFAULT_LOOKAHEAD = 32;
 
 const ignore = () => {};
 
@@ -33,7 +34,10 @@ export class Lookahead<P> {
   take(messages: readonly DeliveredMessage[], index: number): Promise<P> | undefined {
     if (this.#prepare === undefined || index >= messages.length) return undefined;
     if (this.#started.size <= this.#depth / 2) {
-      const end = Math.min(messages.length, index + this.#depth + 1);
+      // An empty window (a new batch) starts with a quarter: the partitions' first messages, all
+      // fetched at once, get their work done before the rest of their windows queues behind it.
+      const ahead = this.#started.size === 0 ? Math.ceil(this.#depth / 4) : this.#depth;
+      const end = Math.min(messages.length, index + ahead + 1);
       for (let i = index; i < end; i++) this.#start(messages[i]!);
     } else {
       this.#start(messages[index]!);

@@ -61,7 +61,7 @@ export interface ConsumerOptions<P = unknown> {
    * A message prepared but never handled (a rebalance, stop) is dropped: nothing depends on it.
    */
   prepare?(message: DeliveredMessage): Promise<P>;
-  /** Messages per partition prepared ahead of the one being handled, default 16 (1-1000). */
+  /** Messages per partition prepared ahead of the one being handled, default 32 (1-1000). */
   lookahead?: number;
   /**
    * Called once per message, in offset order per partition. Throw to have it retried. `prepared`

@@ -18,7 +18,7 @@ import type { SignatureAnswer, SignatureBatch, SignatureJob } from './signature-
 export interface SignaturePoolOptions {
   /** Worker threads, 1-16. */
   threads: number;
-  /** Checks per message to a thread, default 8: the first answers of a burst come back sooner. */
+  /** Checks per message to a thread, default 16 (a lookahead refill travels in one message). */
   maxBatch?: number;
   /** Tests only: the thread's module (default signature-worker.ts). */
   workerUrl?: URL;
@@ -59,7 +59,7 @@ export function createSignaturePool(options: SignaturePoolOptions): SignaturePoo
   if (!Number.isInteger(threads) || threads < 1 || threads > 16) {
     throw new TypeError(`threads must be an integer from 1 to 16, not ${String(threads)}`);
   }
-  const maxBatch = options.maxBatch ?? 8;
+  const maxBatch = options.maxBatch ?? 16;
   const workerUrl = options.workerUrl ?? WORKER_URL;
   const pool: Array<Thread | undefined> = new Array(threads).fill(undefined);
   let next = 0;
