@@ -23,7 +23,21 @@ export interface ConfirmationKey {
 const imported = new Map<string, KeyObject>();
 const MAX_IMPORTED = 1000;
 
+/**
+ * By the jwk object itself, first: a cached message token's claims are one frozen object, so every
+ * record carrying that token names the same jwk, and its material need not be serialised again.
+ */
+const byObject = new WeakMap<object, { key: KeyObject; material: string }>();
+
 function importPublicKey(jwk: Record<string, unknown>): { key: KeyObject; material: string } {
+  const known = Object.isFrozen(jwk) ? byObject.get(jwk) : undefined;
+  if (known !== undefined) return known;
+  const imported = importByMaterial(jwk);
+  if (Object.isFrozen(jwk)) byObject.set(jwk, imported);
+  return imported;
+}
+
+function importByMaterial(jwk: Record<string, unknown>): { key: KeyObject; material: string } {
   const { kty, crv, x, y, n, e } = jwk;
   const material = JSON.stringify({ kty, crv, x, y, n, e });
   let key = imported.get(material);

@@ -89,8 +89,11 @@ function checkProofClaims(claims: Record<string, unknown>): ProofClaims {
   return claims as unknown as ProofClaims;
 }
 
-/** Step 5: the proof names this record's event and the message token it carries. */
-export function checkProofBinding(claims: ProofClaims, event: DecodedEvent, messageToken: string): void {
+/**
+ * Step 5: the proof names this record's event and the message token it carries. `tokenHash` is the
+ * SHA-256 (base64url) of that token, as the validator's Principal.tokenHash gives it.
+ */
+export function checkProofBinding(claims: ProofClaims, event: DecodedEvent, tokenHash: string): void {
   const { attributes } = event;
   const mismatch = (what: string) =>
     new EventRefusal('ERR_EVENT_PROOF_MISMATCH', `proof is not for this ${what}`);
@@ -99,7 +102,7 @@ export function checkProofBinding(claims: ProofClaims, event: DecodedEvent, mess
   if (claims.src !== attributes.source) throw mismatch('event source');
   if (claims.time !== attributes.time) throw mismatch('event time');
   if (claims.evt_subject !== attributes.subject) throw mismatch('event subject');
-  if (claims.ath !== digest(messageToken)) throw mismatch('message token');
+  if (claims.ath !== tokenHash) throw mismatch('message token');
 }
 
 /** Step 6: the value bytes are exactly those the producer signed. */

@@ -91,7 +91,7 @@ export function createEventVerifier(options: EventVerifierOptions): EventVerifie
     const proof = requireProof(event); // 4a
     const key = await confirmationKey(token.principal.cnf, algorithms); // 4b
     const claims = await verifyProof(proof, key, signatures); // 4c
-    checkProofBinding(claims, event, messageToken); // 5
+    checkProofBinding(claims, event, token.principal.tokenHash); // 5 (ath: the token's SHA-256)
     checkDigest(claims, event.value); // 6
     checkScope(token.principal, event.attributes.type); // 7
     checkOrg(token.principal, event.data); // 8
