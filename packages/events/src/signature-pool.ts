@@ -60,6 +60,9 @@ export function createSignaturePool(options: SignaturePoolOptions): SignaturePoo
     throw new TypeError(`threads must be an integer from 1 to 16, not ${String(threads)}`);
   }
   const maxBatch = options.maxBatch ?? 16;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+    throw new TypeError(`maxBatch must be a positive integer, not ${String(maxBatch)}`);
+  }
   const workerUrl = options.workerUrl ?? WORKER_URL;
   const pool: Array<Thread | undefined> = new Array(threads).fill(undefined);
   let next = 0;

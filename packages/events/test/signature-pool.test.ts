@@ -95,4 +95,7 @@ t.test('bad options', async (t) => {
   for (const threads of [0, 17, 1.5, Number.NaN]) {
     t.throws(() => createSignaturePool({ threads }), TypeError, `threads ${threads}`);
   }
+  for (const maxBatch of [0, -1, 2.5]) {
+    t.throws(() => createSignaturePool({ threads: 1, maxBatch }), TypeError, `maxBatch ${maxBatch}`);
+  }
 });
