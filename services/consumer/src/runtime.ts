@@ -50,7 +50,8 @@ export async function startConsumer(options: StartConsumerOptions): Promise<Runn
   const now = options.now ?? Date.now;
   const metrics = consumerMetrics(options.metrics, options.name);
   const logger = options.logger.child({ consumer: options.name });
-  const signatures = options.verifyThreads ? createSignaturePool({ threads: options.verifyThreads }) : undefined;
+  const signatures =
+    options.verifyThreads && !options.verifier ? createSignaturePool({ threads: options.verifyThreads }) : undefined;
   const verifier =
     options.verifier ??
     createEventVerifier({
