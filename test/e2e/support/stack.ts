@@ -152,13 +152,21 @@ export async function startE2eStack(t: Test, options: E2eOptions = {}): Promise<
   };
 }
 
-/** Polls until check() returns a value that is not undefined, or fails after timeoutMs. */
-export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+/**
+ * Polls until check() returns a value that is not undefined, or fails after timeoutMs. A long wait
+ * through the gateway should poll slowly (intervalMs): a user is limited to 500 requests a minute.
+ */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  what: string | (() => string),
+  timeoutMs = 20_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
