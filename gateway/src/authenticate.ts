@@ -11,10 +11,10 @@
 import type { AuditLog } from '@gatehouse/observability';
 import { hashSubject } from '@gatehouse/observability';
 import {
-  bearerChallenge,
   bearerOf,
   type CredentialRefusal,
-  RETRY_AFTER_SECONDS,
+  sendCredentialRefusal,
+  sendValidationUnavailable,
   tokenInQuery,
   unavailableCode,
 } from '@gatehouse/service-http';
@@ -93,19 +93,7 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
       ip: clientIp(request),
       request_id: request.id,
     });
-    const challenge = bearerChallenge(
-      refusal.error ? { error: refusal.error, error_description: refusal.description } : {},
-    );
-    return sendProblem(
-      reply,
-      refusal.status,
-      {
-        slug: refusal.status === 400 ? 'invalid-request' : 'invalid-token',
-        code: refusal.code,
-        detail: `${refusal.description[0]!.toUpperCase()}${refusal.description.slice(1)}.`,
-      },
-      { 'www-authenticate': challenge },
-    );
+    return sendCredentialRefusal(reply, refusal);
   };
 
   const unavailable = (request: FastifyRequest, reply: FastifyReply, code: string) => {
@@ -119,16 +107,7 @@ export function authenticateHook(route: Route, deps: AuthenticateDeps) {
       ip: clientIp(request),
       request_id: request.id,
     });
-    return sendProblem(
-      reply,
-      503,
-      {
-        slug: 'validation-unavailable',
-        code,
-        detail: 'The access token cannot be checked right now. Retry later.',
-      },
-      { 'retry-after': String(RETRY_AFTER_SECONDS) },
-    );
+    return sendValidationUnavailable(reply, code);
   };
 
   /** The same checks for a bearer token and a session's token: the session is only a carrier. */

@@ -9,8 +9,9 @@ import {
   bearerChallenge,
   bearerOf,
   type CredentialRefusal,
-  RETRY_AFTER_SECONDS,
+  sendCredentialRefusal,
   sendProblem,
+  sendValidationUnavailable,
   unavailableCode,
 } from '@gatehouse/service-http';
 import { isTokenValidationError, type Principal, type TokenProfile, type Validator } from '@gatehouse/validator';
@@ -48,29 +49,12 @@ export function requireBearer(options: BearerAuthOptions, scopes: string[]): Hoo
 
   const refuse = (request: FastifyRequest, reply: FastifyReply, refusal: CredentialRefusal) => {
     auditFailure(request, refusal.code);
-    const challenge = bearerChallenge(
-      refusal.error ? { error: refusal.error, error_description: refusal.description } : {},
-    );
-    return sendProblem(
-      reply,
-      refusal.status,
-      {
-        slug: refusal.status === 400 ? 'invalid-request' : 'invalid-token',
-        code: refusal.code,
-        detail: `${refusal.description[0]!.toUpperCase()}${refusal.description.slice(1)}.`,
-      },
-      { 'www-authenticate': challenge },
-    );
+    return sendCredentialRefusal(reply, refusal);
   };
 
   const unavailable = (request: FastifyRequest, reply: FastifyReply, code: string) => {
     auditFailure(request, code);
-    return sendProblem(
-      reply,
-      503,
-      { slug: 'validation-unavailable', code, detail: 'The access token cannot be checked right now. Retry later.' },
-      { 'retry-after': String(RETRY_AFTER_SECONDS) },
-    );
+    return sendValidationUnavailable(reply, code);
   };
 
   const insufficientScope = (request: FastifyRequest, reply: FastifyReply, principal: Principal, missing: string[]) => {

@@ -9,9 +9,9 @@ import { type AuditLog, hashSubject } from '@gatehouse/observability';
 import {
   bearerChallenge,
   bearerOf,
-  type CredentialRefusal,
-  RETRY_AFTER_SECONDS,
+  sendCredentialRefusal,
   sendProblem,
+  sendValidationUnavailable,
   unavailableCode,
 } from '@gatehouse/service-http';
 import { isTokenValidationError, type Principal, type TokenProfile, type Validator } from '@gatehouse/validator';
@@ -33,10 +33,6 @@ export interface AuthDeps {
   onFailure?: (code: string) => void;
 }
 
-function capitalised(text: string): string {
-  return `${text[0]!.toUpperCase()}${text.slice(1)}.`;
-}
-
 function auditFailure(deps: AuthDeps, request: FastifyRequest, code: string): void {
   deps.onFailure?.(code);
   deps.audit.record({
@@ -50,27 +46,8 @@ function auditFailure(deps: AuthDeps, request: FastifyRequest, code: string): vo
   });
 }
 
-export function refuseCredential(reply: FastifyReply, refusal: CredentialRefusal): FastifyReply {
-  const challenge = bearerChallenge(refusal.error ? { error: refusal.error, error_description: refusal.description } : {});
-  return sendProblem(
-    reply,
-    refusal.status,
-    {
-      slug: refusal.status === 400 ? 'invalid-request' : 'invalid-token',
-      code: refusal.code,
-      detail: capitalised(refusal.description),
-    },
-    { 'www-authenticate': challenge },
-  );
-}
-
 export function unavailable(reply: FastifyReply, code: string, detail: string): FastifyReply {
-  return sendProblem(
-    reply,
-    503,
-    { slug: 'dependency-unavailable', code, detail },
-    { 'retry-after': String(RETRY_AFTER_SECONDS) },
-  );
+  return sendValidationUnavailable(reply, code, { slug: 'dependency-unavailable', detail });
 }
 
 /** onRequest hook: runs before the body is read, so an unauthenticated caller costs no parsing. */
@@ -79,7 +56,7 @@ export function authenticate(deps: AuthDeps) {
     const credential = bearerOf(request);
     if (!('token' in credential)) {
       auditFailure(deps, request, credential.code);
-      return refuseCredential(reply, credential);
+      return sendCredentialRefusal(reply, credential);
     }
     try {
       request.principal = await deps.validator.verify(credential.token, deps.profile);
@@ -91,7 +68,7 @@ export function authenticate(deps: AuthDeps) {
       }
       if (!isTokenValidationError(error)) throw error;
       auditFailure(deps, request, error.code);
-      return refuseCredential(reply, { status: 401, code: error.code, error: 'invalid_token', description: error.message });
+      return sendCredentialRefusal(reply, { status: 401, code: error.code, error: 'invalid_token', description: error.message });
     }
   };
 }
