@@ -38,6 +38,7 @@ import {
 import { machineCpuSeconds, processCpuSeconds, redisCpuSeconds } from './support/cpu.ts';
 import { forwardedFor, runAutocannon } from './support/load.ts';
 import { int, numberSetting, runBench, table } from './support/report.ts';
+import { benchRoute } from './support/route.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const SUPPORT = join(ROOT, 'bench', 'support');
@@ -230,17 +231,7 @@ async function main(): Promise<number> {
         TRUST_PROXY: '127.0.0.1',
         ...variant.env,
       };
-      const route = {
-        name: 'orders',
-        prefix: '/api/orders',
-        upstream,
-        methods: ['GET'],
-        auth: 'bearer',
-        scopes: ['orders:read'],
-        roles: [],
-        rateLimit: { policy: 'ip', failMode: 'closed' },
-        ...variant.route,
-      };
+      const route = { ...benchRoute(upstream), ...variant.route };
       // JSON drops the undefined members: that is how a variant removes a route field.
       const child = startNodeChild(
         `Gatehouse (${name})`,

@@ -45,6 +45,7 @@ import { machineCpuSeconds, processCpuSeconds, redisCommandCalls, redisCpuSecond
 import { es256Pem, haproxyVersion, writeHaproxyConfig } from './support/haproxy.ts';
 import { autocannonVersion, burst, closedLoop, type LoadResult, paced, REQUEST_TIMEOUT_S, type Target } from './support/load.ts';
 import { delta, int, ms, numberSetting, pct, plus, runBench, table } from './support/report.ts';
+import { benchRoute } from './support/route.ts';
 
 const microseconds = (value: number | undefined) => (value === undefined ? 'n/a' : int.format(value));
 
@@ -331,18 +332,7 @@ async function main(): Promise<number> {
       REDIS_URL: redis.url,
       TRUST_PROXY: '127.0.0.1',
     };
-    const routes = [
-      {
-        name: 'orders',
-        prefix: '/api/orders',
-        upstream,
-        methods: ['GET'],
-        auth: 'bearer',
-        scopes: ['orders:read'],
-        roles: [],
-        rateLimit: { policy: 'ip', failMode: 'closed' },
-      },
-    ];
+    const routes = [benchRoute(upstream)];
     {
       const child = startNodeChild(
         'Gatehouse',
