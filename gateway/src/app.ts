@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ops } from '@gatehouse/fastify-ops';
 import { type AuditLog, createAuditLog, createLogger, createMetrics, type Metrics } from '@gatehouse/observability';
-import { cachedDenyList, createValidator, type RemoteKeySource, remoteKeys, type Validator } from '@gatehouse/validator';
+import { cachedDenyList, createValidator, jwksReadiness, type RemoteKeySource, remoteKeys, type Validator } from '@gatehouse/validator';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { apiKeyAuthentication } from './api-keys/authenticate.ts';
@@ -120,7 +120,7 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
   });
   countRequests(app, m);
 
-  await app.register(ops, { metrics, readiness: { jwks: jwksReadiness(keys, config) } });
+  await app.register(ops, { metrics, readiness: { jwks: jwksReadiness(keys, config.JWKS_COOLDOWN_SECONDS * 1000) } });
   await registerHardening(app, config, { audit, metrics: m });
 
   const redis = config.REDIS_URL
@@ -246,23 +246,6 @@ function tokenServiceClient(config: GatewayConfig, routes: Route[]): TokenServic
     clientSecret: config.GATEWAY_CLIENT_SECRET,
     timeoutMs: config.EXCHANGE_TIMEOUT_MS,
   });
-}
-
-/**
- * Ready once the JWKS has been fetched, or can be fetched now. Probes are unauthenticated, so
- * they may trigger at most one fetch per cooldown: /readyz cannot be used to hammer the issuer.
- */
-function jwksReadiness(keys: RemoteKeySource, config: GatewayConfig): () => Promise<boolean> {
-  let lastAttempt = Number.NEGATIVE_INFINITY;
-  return async () => {
-    if (keys.lastFetchedAt !== undefined) return true;
-    if (Date.now() - lastAttempt < config.JWKS_COOLDOWN_SECONDS * 1000) return false;
-    lastAttempt = Date.now();
-    return keys.refresh().then(
-      () => true,
-      () => false,
-    );
-  };
 }
 
 /** A hop count becomes Fastify's function form (its types omit the number form). */

@@ -9,7 +9,7 @@ export type { TokenValidationErrorOptions, ValidationCode } from './errors.ts';
 export { isTokenValidationError, TokenValidationError, ValidatorUnavailableError } from './errors.ts';
 export { JsonDuplicateKeyError, JsonSyntaxError, parseStrictJson, parseStrictJsonObject } from './json.ts';
 export type { KeySource, RemoteKeySource, RemoteKeysOptions } from './keys.ts';
-export { localKeys, MAX_JWKS_BYTES, MAX_JWKS_KEYS, remoteKeys } from './keys.ts';
+export { jwksReadiness, localKeys, MAX_JWKS_BYTES, MAX_JWKS_KEYS, remoteKeys } from './keys.ts';
 export type { Principal } from './principal.ts';
 export { sha256Base64url } from './principal.ts';
 export type { TokenProfile } from './profile.ts';

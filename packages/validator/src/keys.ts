@@ -243,3 +243,21 @@ function sanitize(keys: unknown[]): JWK[] {
   }
   return kept;
 }
+
+/**
+ * A readiness check over a remote key set: ready once the JWKS has been fetched, or when it can be
+ * fetched now. Probes are unauthenticated, so they trigger at most one fetch per cooldown: a
+ * readiness endpoint cannot be used to hammer the issuer.
+ */
+export function jwksReadiness(keys: RemoteKeySource, cooldownMs: number): () => Promise<boolean> {
+  let lastAttempt = Number.NEGATIVE_INFINITY;
+  return async () => {
+    if (keys.lastFetchedAt !== undefined) return true;
+    if (Date.now() - lastAttempt < cooldownMs) return false;
+    lastAttempt = Date.now();
+    return keys.refresh().then(
+      () => true,
+      () => false,
+    );
+  };
+}

@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK } from 'jose';
 import type { Test } from 'tap';
 import t from 'tap';
-import type { RemoteKeysOptions } from '../src/index.ts';
-import { createValidator, MAX_JWKS_BYTES, remoteKeys, type TokenValidationError } from '../src/index.ts';
+import type { RemoteKeySource, RemoteKeysOptions } from '../src/index.ts';
+import { createValidator, jwksReadiness, MAX_JWKS_BYTES, remoteKeys, type TokenValidationError } from '../src/index.ts';
 import { refuses } from './support/assert.ts';
 import { ACCESS, ISSUER, makeKey, NOW, sign } from './support/tokens.ts';
 
@@ -300,4 +300,29 @@ t.test('an injected fetch is used', async (t) => {
   t.equal(calls, 1);
   t.throws(() => remoteKeys('file:///etc/passwd'), TypeError);
   t.throws(() => remoteKeys('https://x.test/jwks', { cooldownMs: -1 }), TypeError);
+});
+
+t.test('jwksReadiness: ready once fetched; while not, at most one fetch per cooldown', async (t) => {
+  let fetches = 0;
+  let fail = true;
+  let fetchedAt: number | undefined;
+  const keys = {
+    get lastFetchedAt() {
+      return fetchedAt;
+    },
+    async refresh() {
+      fetches += 1;
+      if (fail) throw new Error('issuer down');
+      fetchedAt = Date.now();
+    },
+  } as unknown as RemoteKeySource;
+  const ready = jwksReadiness(keys, 60_000);
+  t.equal(await ready(), false, 'the fetch failed: not ready');
+  t.equal(await ready(), false, 'within the cooldown: not ready');
+  t.equal(fetches, 1, 'and no second fetch: probes cannot hammer the issuer');
+  const soon = jwksReadiness(keys, 0);
+  fail = false;
+  t.equal(await soon(), true, 'a fetch that succeeds: ready');
+  t.equal(await soon(), true, 'fetched once: ready without fetching');
+  t.equal(fetches, 2);
 });

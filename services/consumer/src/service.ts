@@ -14,7 +14,7 @@ import {
   type Metrics,
 } from '@gatehouse/observability';
 import { type Database, type Migration, migrate, openDatabase } from '@gatehouse/sql';
-import { createValidator, type DenyList, type KeySource, remoteKeys, type Validator } from '@gatehouse/validator';
+import { createValidator, type DenyList, jwksReadiness, type KeySource, remoteKeys, type Validator } from '@gatehouse/validator';
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
 import type { DestinationStream } from 'pino';
@@ -61,19 +61,6 @@ export function consumerAudience(name: string): string {
   return `urn:gatehouse:consumer:${name}`;
 }
 
-function jwksReadiness(keys: ReturnType<typeof remoteKeys>, cooldownMs: number): () => Promise<boolean> {
-  let lastAttempt = Number.NEGATIVE_INFINITY;
-  return async () => {
-    if (keys.lastFetchedAt !== undefined) return true;
-    // Probes come every few seconds; a token service that is down is asked once per cooldown.
-    if (Date.now() - lastAttempt < cooldownMs) return false;
-    lastAttempt = Date.now();
-    return keys.refresh().then(
-      () => true,
-      () => false,
-    );
-  };
-}
 
 export async function buildConsumerService(
   spec: ConsumerServiceSpec,

@@ -9,7 +9,7 @@ import { busFromSettings, createEmbeddedBus, type EventBus, type Producer } from
 import { ops } from '@gatehouse/fastify-ops';
 import { createAuditLog, createLogger, createMetrics, type Logger, type Metrics } from '@gatehouse/observability';
 import { type Database, migrate, openDatabase } from '@gatehouse/sql';
-import { createValidator, type RemoteKeySource, remoteKeys } from '@gatehouse/validator';
+import { createValidator, jwksReadiness, type RemoteKeySource, remoteKeys } from '@gatehouse/validator';
 import { Gauge } from 'prom-client';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
@@ -88,19 +88,6 @@ function busGauge(metrics: Metrics, bus: EventBus): void {
       this.set((await bus.ping().catch(() => false)) ? 1 : 0);
     },
   });
-}
-
-function jwksReadiness(keys: RemoteKeySource, cooldownMs: number): () => Promise<boolean> {
-  let lastAttempt = Number.NEGATIVE_INFINITY;
-  return async () => {
-    if (keys.lastFetchedAt !== undefined) return true;
-    if (Date.now() - lastAttempt < cooldownMs) return false;
-    lastAttempt = Date.now();
-    return keys.refresh().then(
-      () => true,
-      () => false,
-    );
-  };
 }
 
 export async function buildSalesService(config: SalesConfig, deps: SalesDeps = {}): Promise<SalesService> {
