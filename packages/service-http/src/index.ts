@@ -13,6 +13,7 @@ export {
   extractBearer,
   tokenInQuery,
 } from './bearer.ts';
+export { installRequestLog } from './request-log.ts';
 export { sendCredentialRefusal, sendValidationUnavailable, VALIDATION_UNAVAILABLE_DETAIL } from './refusals.ts';
 export {
   type FieldError,

@@ -17,7 +17,7 @@ import type { SalesConfig } from './config.ts';
 import type { SalesContext } from './context.ts';
 import { accessTokenProfile } from '@gatehouse/service-http';
 import type { AuthDeps } from './http/authenticate.ts';
-import { installProblemHandlers, sendProblem } from '@gatehouse/service-http';
+import { installProblemHandlers, installRequestLog, sendProblem } from '@gatehouse/service-http';
 import { salesMetrics } from './metrics.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { messageTokenProfile } from './orders/message-token.ts';
@@ -191,15 +191,7 @@ export async function buildSalesService(config: SalesConfig, deps: SalesDeps = {
   // JSON only: Fastify's default text/plain parser would turn a wrong content type into a 400.
   app.removeContentTypeParser('text/plain');
   installProblemHandlers(app);
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { method: request.method, path: request.url.split('?', 1)[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      'request completed',
-    );
-  });
+  installRequestLog(app);
   await app.register(ops, {
     metrics,
     readiness: {

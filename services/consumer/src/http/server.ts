@@ -18,7 +18,7 @@ import Fastify, {
 import { type Visibility, visibilityOf } from '../visibility.ts';
 import { accessTokenProfile } from '@gatehouse/service-http';
 import { type Hook, requireBearer } from './authenticate.ts';
-import { installProblemHandlers, sendProblem } from '@gatehouse/service-http';
+import { installProblemHandlers, installRequestLog, sendProblem } from '@gatehouse/service-http';
 
 export interface ReadApiOptions {
   logger: Logger;
@@ -53,15 +53,7 @@ export async function buildReadApi(options: ReadApiOptions): Promise<ReadApi> {
     logController: new LogController({ disableRequestLogging: true }),
   });
   installProblemHandlers(app);
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { method: request.method, path: request.url.split('?', 1)[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      'request completed',
-    );
-  });
+  installRequestLog(app);
   await app.register(ops, { metrics: options.metrics, readiness: options.readiness });
   const bearer = {
     validator: options.validator,
