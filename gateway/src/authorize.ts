@@ -4,12 +4,11 @@
  * adapter that turns a refusal into 403 + WWW-Authenticate insufficient_scope + problem+json.
  */
 import type { AuditLog } from '@gatehouse/observability';
-import { bearerChallenge } from '@gatehouse/service-http';
+import { bearerChallenge, sendForbidden } from '@gatehouse/service-http';
 import { hashSubject } from '@gatehouse/observability';
 import type { Principal } from '@gatehouse/validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayMetrics } from './metrics.ts';
-import { sendProblem } from './problem.ts';
 import { type Route, requiredScopes } from './routes.ts';
 
 export type Authorization =
@@ -80,26 +79,5 @@ function denied(
   method: string,
   decision: Extract<Authorization, { ok: false }>,
 ): FastifyReply {
-  // The scope attribute lists every scope the route needs for this method (RFC 6750 3: "the scope
-  // necessary to access the requested resource"), so a client can ask for all of them at once.
-  const scope = requiredScopes(route, method).join(' ');
-  const challenge = bearerChallenge({
-    error: 'insufficient_scope',
-    ...(scope ? { scope } : {}),
-    error_description: decision.missingScopes.length > 0 ? 'a required scope is missing' : 'a required role is missing',
-  });
-  const missingScopes = decision.missingScopes.length > 0;
-  return sendProblem(
-    reply,
-    403,
-    {
-      slug: missingScopes ? 'insufficient-scope' : 'missing-role',
-      code: missingScopes ? 'ERR_INSUFFICIENT_SCOPE' : 'ERR_MISSING_ROLE',
-      detail: missingScopes
-        ? `This request needs the scopes: ${decision.missingScopes.join(' ')}.`
-        : 'This request needs a role the caller does not have.',
-      extensions: missingScopes ? { missingScopes: decision.missingScopes } : {},
-    },
-    { 'www-authenticate': challenge },
-  );
+  return sendForbidden(reply, { missingScopes: decision.missingScopes, requiredScopes: requiredScopes(route, method) });
 }

@@ -14,7 +14,7 @@ export {
   tokenInQuery,
 } from './bearer.ts';
 export { installRequestLog } from './request-log.ts';
-export { sendCredentialRefusal, sendValidationUnavailable, VALIDATION_UNAVAILABLE_DETAIL } from './refusals.ts';
+export { sendCredentialRefusal, sendForbidden, sendValidationUnavailable, VALIDATION_UNAVAILABLE_DETAIL } from './refusals.ts';
 export {
   type FieldError,
   fieldErrors,

@@ -33,3 +33,34 @@ export function sendValidationUnavailable(
 ): FastifyReply {
   return sendProblem(reply, 503, { slug, code, detail }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
 }
+
+/**
+ * 403 for a verified caller that lacks what the resource needs: the missing scopes (RFC 6750
+ * insufficient_scope, its `scope` attribute listing every scope the resource needs, so a client
+ * can ask for all of them at once) or, with every scope held, a role.
+ */
+export function sendForbidden(
+  reply: FastifyReply,
+  lack: { missingScopes: string[]; requiredScopes: string[] },
+): FastifyReply {
+  const scopeMissing = lack.missingScopes.length > 0;
+  const scope = lack.requiredScopes.join(' ');
+  const challenge = bearerChallenge({
+    error: 'insufficient_scope',
+    ...(scope ? { scope } : {}),
+    error_description: scopeMissing ? 'a required scope is missing' : 'a required role is missing',
+  });
+  return sendProblem(
+    reply,
+    403,
+    scopeMissing
+      ? {
+          slug: 'insufficient-scope',
+          code: 'ERR_INSUFFICIENT_SCOPE',
+          detail: `This request needs the scopes: ${lack.missingScopes.join(' ')}.`,
+          extensions: { missingScopes: lack.missingScopes },
+        }
+      : { slug: 'missing-role', code: 'ERR_MISSING_ROLE', detail: 'This request needs a role the caller does not have.' },
+    { 'www-authenticate': challenge },
+  );
+}

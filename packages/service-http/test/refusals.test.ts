@@ -1,7 +1,7 @@
 // The refusal replies every hop shares: status, problem+json body, challenge / Retry-After.
 import Fastify from 'fastify';
 import t from 'tap';
-import { installProblemHandlers, sendCredentialRefusal, sendValidationUnavailable } from '../src/index.ts';
+import { installProblemHandlers, sendCredentialRefusal, sendForbidden, sendValidationUnavailable } from '../src/index.ts';
 
 async function app() {
   const server = Fastify();
@@ -19,6 +19,10 @@ async function app() {
   server.get('/down-sales', (_request, reply) =>
     sendValidationUnavailable(reply, 'ERR_DENY_LIST_UNAVAILABLE', { slug: 'dependency-unavailable', detail: 'Later.' }),
   );
+  server.get('/scope', (_request, reply) =>
+    sendForbidden(reply, { missingScopes: ['orders:write'], requiredScopes: ['orders:read', 'orders:write'] }),
+  );
+  server.get('/role', (_request, reply) => sendForbidden(reply, { missingScopes: [], requiredScopes: [] }));
   return server;
 }
 
@@ -46,4 +50,21 @@ t.test('validation unavailable: 503 with Retry-After', async (t) => {
   t.match(down.json(), { code: 'ERR_KEYS_UNAVAILABLE', type: /validation-unavailable$/, detail: /cannot be checked right now/ });
   const sales = await server.inject('/down-sales');
   t.match(sales.json(), { code: 'ERR_DENY_LIST_UNAVAILABLE', type: /dependency-unavailable$/, detail: 'Later.' });
+});
+
+t.test('forbidden: 403 insufficient_scope naming every scope needed, or a missing role', async (t) => {
+  const server = await app();
+  t.teardown(() => server.close());
+  const scope = await server.inject('/scope');
+  t.equal(scope.statusCode, 403);
+  t.equal(
+    scope.headers['www-authenticate'],
+    'Bearer realm="gatehouse", error="insufficient_scope", scope="orders:read orders:write", error_description="a required scope is missing"',
+  );
+  t.match(scope.json(), { code: 'ERR_INSUFFICIENT_SCOPE', missingScopes: ['orders:write'], detail: 'This request needs the scopes: orders:write.' });
+  const role = await server.inject('/role');
+  t.equal(role.statusCode, 403);
+  t.equal(role.headers['www-authenticate'], 'Bearer realm="gatehouse", error="insufficient_scope", error_description="a required role is missing"');
+  t.match(role.json(), { code: 'ERR_MISSING_ROLE', type: /missing-role$/ });
+  t.notOk('missingScopes' in role.json(), 'no scope list when only a role is missing');
 });

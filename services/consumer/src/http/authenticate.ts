@@ -6,11 +6,10 @@
  */
 import { type AuditLog, hashSubject } from '@gatehouse/observability';
 import {
-  bearerChallenge,
   bearerOf,
   type CredentialRefusal,
   sendCredentialRefusal,
-  sendProblem,
+  sendForbidden,
   sendValidationUnavailable,
   unavailableCode,
 } from '@gatehouse/service-http';
@@ -70,23 +69,7 @@ export function requireBearer(options: BearerAuthOptions, scopes: string[]): Hoo
       jti: principal.jti,
       request_id: request.id,
     });
-    return sendProblem(
-      reply,
-      403,
-      {
-        slug: 'insufficient-scope',
-        code: 'ERR_INSUFFICIENT_SCOPE',
-        detail: `This request needs the scopes: ${missing.join(' ')}.`,
-        extensions: { missingScopes: missing },
-      },
-      {
-        'www-authenticate': bearerChallenge({
-          error: 'insufficient_scope',
-          scope: scopes.join(' '),
-          error_description: 'a required scope is missing',
-        }),
-      },
-    );
+    return sendForbidden(reply, { missingScopes: missing, requiredScopes: scopes });
   };
 
   return async (request, reply) => {

@@ -7,10 +7,9 @@
  */
 import { type AuditLog, hashSubject } from '@gatehouse/observability';
 import {
-  bearerChallenge,
   bearerOf,
   sendCredentialRefusal,
-  sendProblem,
+  sendForbidden,
   sendValidationUnavailable,
   unavailableCode,
 } from '@gatehouse/service-http';
@@ -110,24 +109,6 @@ export function authorize(requirement: Requirement, deps: Pick<AuthDeps, 'audit'
       jti: principal.jti,
       request_id: request.id,
     });
-    const scope = (requirement.scopes ?? []).join(' ');
-    const challenge = bearerChallenge({
-      error: 'insufficient_scope',
-      ...(scope ? { scope } : {}),
-      error_description: lack.scopes.length > 0 ? 'a required scope is missing' : 'a required role is missing',
-    });
-    return sendProblem(
-      reply,
-      403,
-      lack.scopes.length > 0
-        ? {
-            slug: 'insufficient-scope',
-            code: 'ERR_INSUFFICIENT_SCOPE',
-            detail: `This request needs the scopes: ${lack.scopes.join(' ')}.`,
-            extensions: { missingScopes: lack.scopes },
-          }
-        : { slug: 'missing-role', code: 'ERR_MISSING_ROLE', detail: 'This request needs a role the caller does not have.' },
-      { 'www-authenticate': challenge },
-    );
+    return sendForbidden(reply, { missingScopes: lack.scopes, requiredScopes: requirement.scopes ?? [] });
   };
 }
