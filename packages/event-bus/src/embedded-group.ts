@@ -10,7 +10,7 @@
  */
 import { interruptibleSleep, type RetryBackoff, retryDelay } from './backoff.ts';
 import type { Log } from './embedded-log.ts';
-import { DEFAULT_LOOKAHEAD, Lookahead } from './lookahead.ts';
+import { Lookahead } from './lookahead.ts';
 import { copyMessage } from './message.ts';
 import type { Consumer, ConsumerOptions, DeliveredMessage } from './types.ts';
 
@@ -99,9 +99,9 @@ export function createGroups(log: Log, backoff: RetryBackoff): Groups {
     return attempt.finally(() => member.inFlight.delete(tracked));
   };
 
-  /** The message at `position` and, for a member that prepares, the ones its lookahead covers. */
-  const readAhead = (topic: string, partition: number, position: number, options: ConsumerOptions) => {
-    const count = options.prepare === undefined ? 1 : (options.lookahead ?? DEFAULT_LOOKAHEAD) + 1;
+  /** The message at `position` and the ones after it that the lookahead's next take may start. */
+  const readAhead = (topic: string, partition: number, position: number, lookahead: Lookahead<unknown>) => {
+    const count = lookahead.reach() + 1;
     const messages: DeliveredMessage[] = [];
     for (let i = 0; i < count; i++) {
       const message = log.read(topic, partition, position + i);
@@ -129,7 +129,7 @@ export function createGroups(log: Log, backoff: RetryBackoff): Groups {
       }
       // Messages dropped past the retention cap are gone: carry on from the oldest kept.
       position = Math.max(position, log.start(topic, partition));
-      const upcoming = readAhead(topic, partition, position, owner.options);
+      const upcoming = readAhead(topic, partition, position, lookahead);
       if (upcoming.length === 0) {
         await waitForChange(group, topic, partition);
         continue;

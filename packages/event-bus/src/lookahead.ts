@@ -33,19 +33,23 @@ export class Lookahead<P> {
    */
   take(messages: readonly DeliveredMessage[], index: number): Promise<P> | undefined {
     if (this.#prepare === undefined || index >= messages.length) return undefined;
-    if (this.#started.size <= this.#depth / 2) {
-      // An empty window (a new batch) starts with a quarter: the partitions' first messages, all
-      // fetched at once, get their work done before the rest of their windows queues behind it.
-      const ahead = this.#started.size === 0 ? Math.ceil(this.#depth / 4) : this.#depth;
-      const end = Math.min(messages.length, index + ahead + 1);
-      for (let i = index; i < end; i++) this.#start(messages[i]!);
-    } else {
-      this.#start(messages[index]!);
-    }
+    const end = Math.min(messages.length, index + this.reach() + 1);
+    for (let i = index; i < end; i++) this.#start(messages[i]!);
     const offset = messages[index]!.offset;
     const prepared = this.#started.get(offset);
     this.#started.delete(offset);
     return prepared;
+  }
+
+  /**
+   * How many messages after the one about to be handled the next take() may start: none while
+   * more than half the window is prepared; a quarter of it for an empty window (a new batch: the
+   * partitions' first messages, all fetched at once, get their work done before the rest of their
+   * windows queues behind it); else the whole window. An adapter need not read further.
+   */
+  reach(): number {
+    if (this.#prepare === undefined || this.#started.size > this.#depth / 2) return 0;
+    return this.#started.size === 0 ? Math.ceil(this.#depth / 4) : this.#depth;
   }
 
   /** Drops what was prepared and not taken (the messages go to another owner, or come again). */

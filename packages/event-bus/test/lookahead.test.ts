@@ -37,6 +37,16 @@ t.test('refills by halves, at most depth ahead, each message once', async (t) =>
   t.ok(refills.slice(2, -1).every((n) => n >= 4), `later refills start half a window at once (${refills.join(', ')})`);
 });
 
+t.test('reach: how far an adapter must read for the next take', async (t) => {
+  t.equal(new Lookahead({}).reach(), 0, 'nothing without prepare');
+  const lookahead = new Lookahead({ lookahead: 8, prepare: async () => 'x' });
+  t.equal(lookahead.reach(), 2, 'an empty window: a quarter');
+  lookahead.take(messages, 0);
+  t.equal(lookahead.reach(), 8, 'half or less prepared: the whole window');
+  lookahead.take(messages, 1);
+  t.equal(lookahead.reach(), 0, 'more than half prepared: nothing more');
+});
+
 t.test('without prepare, nothing is prepared; a throwing prepare becomes a rejection', async (t) => {
   t.equal(new Lookahead({}).take(messages, 0), undefined);
   const failing = new Lookahead({
