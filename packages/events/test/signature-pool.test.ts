@@ -7,7 +7,8 @@ import { type ConfirmationKey, confirmationKey } from '../src/cnf.ts';
 import { createSignaturePool, SignaturePoolError } from '../src/signature-pool.ts';
 import { IN_THREAD } from '../src/signature.ts';
 
-const ALL = new Set(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']);
+const ALL = new Set(['ES256', 'ES384', 'ES512', 'EdDSA', 'RS256', 'PS256']);
+const CURVES: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };
 
 interface Signer {
   alg: string;
@@ -20,7 +21,7 @@ async function signer(alg: string): Promise<Signer> {
     alg === 'EdDSA'
       ? generateKeyPairSync('ed25519')
       : alg.startsWith('ES')
-        ? generateKeyPairSync('ec', { namedCurve: alg === 'ES256' ? 'P-256' : 'P-384' })
+        ? generateKeyPairSync('ec', { namedCurve: CURVES[alg]! })
         : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...pair.publicKey.export({ format: 'jwk' }), alg };
   const cnf = await confirmationKey({ jwk }, ALL);
