@@ -199,6 +199,9 @@ export async function registerRouteProxy(app: FastifyInstance, route: Route, dep
       httpMethods: allowedMethods(route),
       // Our parser above reads and limits the body; the plugin's own would stream it unbounded.
       proxyPayloads: false,
+      // reply-from's two info lines per request ("fetching from remote server", "response
+      // received") repeat our one request line at twice its cost (redaction runs on each).
+      disableRequestLogging: true,
       config: { route },
       undici: {
         connect: { timeout: deps.upstreamTimeoutMs },

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryAuditSink } from '@gatehouse/observability';
+import type { DestinationStream } from 'pino';
 import type { Test } from 'tap';
 import { buildGateway, type Gateway } from '../../src/app.ts';
 import { loadGatewayConfig } from '../../src/config.ts';
@@ -16,7 +17,7 @@ export interface RunningGateway {
 
 export async function startGateway(
   t: Test,
-  options: { issuer: string; routes: unknown[]; env?: Record<string, string> },
+  options: { issuer: string; routes: unknown[]; env?: Record<string, string>; logDestination?: DestinationStream },
 ): Promise<RunningGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-gw-'));
   const config = loadGatewayConfig({
@@ -30,6 +31,7 @@ export async function startGateway(
   const gateway = await buildGateway(config, {
     auditDestination: sink.stream,
     routes: parseRoutes({ routes: options.routes }),
+    ...(options.logDestination ? { logDestination: options.logDestination } : {}),
   });
   await gateway.app.listen({ host: '127.0.0.1', port: 0 });
   const address = gateway.app.server.address();
