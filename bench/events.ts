@@ -10,8 +10,9 @@
  * cannot be built here, the embedded bus (the table says which).
  *
  * Then a warm-up round per mode (not counted) and BENCH_ROUNDS rounds, each reading every record
- * once per mode, in a fresh consumer group, alternating the order of the modes, wired as services/consumer wires its verifier (the check is
- * the bus's prepare, run ahead; handle awaits it in offset order; commit after each record):
+ * once per mode, in a fresh consumer group, alternating the order of the modes, wired as
+ * services/consumer wires its verifier (the check is the bus's prepare, run ahead; handle awaits
+ * it in offset order; commit after each record):
  *   off   the consumer decodes the envelope (CloudEvent attributes, strict JSON data) only;
  *   full  the consumers' verifier: message token (shared validator, JWKS, verified-token cache),
  *         proof under cnf (on a signature pool's thread), digest, scope, org and expiry policy.
