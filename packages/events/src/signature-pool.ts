@@ -1,6 +1,7 @@
 /**
  * Proof signatures checked on worker threads. An ES256 check is most of a record's verification
- * (~110 µs of CPU here, as DER: signature.ts); on the event loop it holds up every other record, commit and heartbeat.
+ * (~110 µs of CPU here, as DER: signature.ts); on the event loop it holds up every other record,
+ * commit and heartbeat.
  * A consumer verifies the next records ahead of their turn (the bus's prepare lookahead), so
  * several checks are asked for at once: the pool sends them to a thread in one message per event
  * loop turn and the event loop pays a few microseconds per record instead of the signature.
