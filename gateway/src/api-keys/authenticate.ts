@@ -24,6 +24,7 @@ import { RETRY_AFTER_SECONDS, unavailableCode } from '@gatehouse/service-http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { apiKeyCacheUntil, createTokenCache, type TokenCache } from '../exchange/cache.ts';
 import { TOKEN_TYPE_API_KEY, type TokenServiceClient, TokenServiceError } from '../exchange/client.ts';
+import { clientIp } from '../client-ip.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { sendProblem } from '../problem.ts';
 import type { Route } from '../routes.ts';
@@ -77,7 +78,7 @@ export function apiKeyAuthentication(deps: ApiKeyDeps): (route: Route) => Hook {
         reason: code,
         route: route.name,
         method: request.method,
-        ip: request.ip,
+        ip: clientIp(request),
         key_prefix: keyPrefix,
         request_id: request.id,
       });

@@ -1,6 +1,7 @@
 /** The CSRF rule applied with the BFF's context: refusals are audited as bff.csrf_refused. */
 import { hashSubject } from '@gatehouse/observability';
 import type { FastifyRequest } from 'fastify';
+import { clientIp } from '../client-ip.ts';
 import type { BffContext } from './context.ts';
 import { checkCsrf, type CsrfRefusal } from './csrf.ts';
 import { readSession } from './session.ts';
@@ -15,7 +16,7 @@ export function checkCsrfAudited(ctx: BffContext, request: FastifyRequest): Csrf
       reason: refusal.reason,
       ...('session' in read ? { sub: hashSubject(read.session.claims.sub) } : {}),
       method: request.method,
-      ip: request.ip,
+      ip: clientIp(request),
       request_id: request.id,
     });
   }

@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { hashSubject } from '@gatehouse/observability';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as client from 'openid-client';
+import { clientIp } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
 import type { BffContext } from './context.ts';
 import { checkCsrfAudited } from './guard.ts';
@@ -74,7 +75,7 @@ export function registerBffRoutes(app: FastifyInstance, ctx: BffContext): void {
     // One attempt per transaction, whatever happens next.
     clearTransaction(reply, cookies);
     const fail = (status: 400 | 503, code: string, detail: string, reason: string) => {
-      audit.record({ event: 'bff.login', outcome: 'failure', reason, ip: request.ip, request_id: request.id });
+      audit.record({ event: 'bff.login', outcome: 'failure', reason, ip: clientIp(request), request_id: request.id });
       return status === 503 ? unavailable(reply) : sendProblem(reply, status, { slug: 'login-failed', code, detail });
     };
     if (!tx) return fail(400, 'ERR_LOGIN_TRANSACTION', 'The sign-in attempt expired or was not started here. Start again.', 'no_transaction');
@@ -117,7 +118,7 @@ export function registerBffRoutes(app: FastifyInstance, ctx: BffContext): void {
       event: 'bff.login',
       outcome: 'success',
       sub: hashSubject(session.claims.sub),
-      ip: request.ip,
+      ip: clientIp(request),
       request_id: request.id,
     });
     return reply.redirect(tx.returnTo, 302);
@@ -148,7 +149,7 @@ export function registerBffRoutes(app: FastifyInstance, ctx: BffContext): void {
       event: 'bff.logout',
       outcome: 'success',
       ...(session ? { sub: hashSubject(session.claims.sub) } : {}),
-      ip: request.ip,
+      ip: clientIp(request),
       request_id: request.id,
     });
     // RP-initiated logout: the UI navigates there to end the token service's own session. JSON,

@@ -61,7 +61,6 @@ export function consumerAudience(name: string): string {
   return `urn:gatehouse:consumer:${name}`;
 }
 
-
 export async function buildConsumerService(
   spec: ConsumerServiceSpec,
   config: ConsumerServiceConfig,
