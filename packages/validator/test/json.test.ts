@@ -69,6 +69,26 @@ t.test('refuses duplicate member names', async (t) => {
   t.same(parseStrictJson('{"a":1,"A":2}'), { a: 1, A: 2 }, 'member names are case-sensitive');
 });
 
+t.test('counts member names, not colons inside strings', async (t) => {
+  // Names are counted by the ":" outside strings: quotes, backslashes and colons inside names and
+  // values must neither hide a duplicate nor make one up.
+  const fine = [
+    '{"a:b":"c:d","e":"::"}',
+    '{"q\\"":1,"r\\\\":"\\\\:","s":"\\":"}',
+    '[":",{"k":":"},"{\\"x\\":1,\\"x\\":2}"]',
+    '{"t":"\\u003a","u":["a:1","b:2"]}',
+  ];
+  for (const text of fine) t.same(parseStrictJson(text), JSON.parse(text), text);
+  const duplicates = [
+    '{"a":"x:y","a":1}',
+    '{"a\\"":1,"a\\u0022":2}',
+    '{"b\\\\":":","b\\\\":1}',
+    '{"__proto__":1,"__proto__":2}',
+    '[{"k":[{"k":1,"k":":"}]}]',
+  ];
+  for (const text of duplicates) t.throws(() => parseStrictJson(text), JsonDuplicateKeyError, text);
+});
+
 t.test('bounds nesting depth', async (t) => {
   t.ok(parseStrictJson(`${'['.repeat(32)}${']'.repeat(32)}`), '32 levels are fine');
   t.throws(() => parseStrictJson(`${'['.repeat(5000)}${']'.repeat(5000)}`), JsonSyntaxError, 'deep arrays');
