@@ -5,7 +5,7 @@
  *   GET /api/orders/123?x=1  →  GET http://sales:4100/orders/123?x=1
  *
  * Per route, in this order: authenticate (onRequest) → authorize (onRequest) → body read with the
- * body limit → proxy. Methods the route does not declare get 405 with Allow, before any auth.
+ * body limit → proxy → the answer's body, small ones buffered (upstream-body.ts). Methods the route does not declare get 405 with Allow, before any auth.
  * The request headers sent upstream are rebuilt here (upstreamHeaders): identity headers a client
  * sends are dropped, and only what the gateway itself established is added back.
  */
@@ -18,6 +18,7 @@ import { authorizeCheck } from './authorize.ts';
 import { clientIp } from './client-ip.ts';
 import { sendProblem } from './problem.ts';
 import { allowedMethods, HTTP_METHODS, type Route } from './routes.ts';
+import { sendUpstreamBody, type UpstreamAnswer } from './upstream-body.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -156,8 +157,7 @@ function bufferedBodies(scope: FastifyInstance, bodyLimit: number): void {
 }
 
 /** Upstream failures as problems: the address, port and library message stay in the log. */
-function upstreamFailed(reply: FastifyReply, error: FastifyError): void {
-  const timedOut = error.statusCode === 504;
+function upstreamFailed(reply: FastifyReply, error: Error, timedOut: boolean): void {
   reply.request.log.warn({ err: error, upstreamStatus: timedOut ? 504 : 502 }, 'upstream request failed');
   if (reply.sent) return;
   sendProblem(
@@ -213,7 +213,13 @@ export async function registerRouteProxy(app: FastifyInstance, route: Route, dep
         rewriteRequestHeaders: (request, headers) =>
           upstreamHeaders(request as FastifyRequest, headers as IncomingHttpHeaders),
         rewriteHeaders: (headers) => downstreamHeaders(headers, route) as IncomingHttpHeaders,
-        onError: (reply, { error }) => upstreamFailed(reply as FastifyReply, error as FastifyError),
+        onError: (reply, { error }) =>
+          upstreamFailed(reply as FastifyReply, error, (error as FastifyError).statusCode === 504),
+        // reply-from's types call the third argument a raw response; it is { statusCode, headers, stream }.
+        onResponse: (_request, reply, answer) =>
+          sendUpstreamBody(reply as FastifyReply, answer as unknown as UpstreamAnswer, (error) =>
+            upstreamFailed(reply as FastifyReply, error, (error as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT'),
+          ),
       },
     });
   });

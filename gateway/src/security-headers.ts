@@ -19,6 +19,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
 
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Sets this route's security headers again (they are set once, at onRequest). */
+    applySecurityHeaders?(): void;
+  }
+}
+
 /** helmet's options (as @fastify/helmet takes them, less `global` and `enableCSPNonces`). */
 export type SecurityHeadersOptions = HelmetOptions;
 
@@ -92,8 +99,7 @@ async function securityHeadersPlugin(app: FastifyInstance, options: SecurityHead
     route.config = { ...route.config, helmet: helmetConfig } as typeof route.config;
   });
 
-  // A callback hook, not an async one: no promise per request.
-  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+  const apply = (request: FastifyRequest, reply: FastifyReply) => {
     const config = request.routeOptions.config as { helmet?: RouteHelmet } | undefined;
     const plan = planOf(config?.helmet);
     if (plan.kind === 'static') {
@@ -102,6 +108,14 @@ async function securityHeadersPlugin(app: FastifyInstance, options: SecurityHead
     } else if (plan.kind === 'dynamic') {
       plan.middleware(request.raw, reply.raw, noop);
     }
+  };
+  // For a reply whose headers were replaced after the hook ran (a failed upstream answer).
+  app.decorateReply('applySecurityHeaders', function (this: FastifyReply) {
+    apply(this.request, this);
+  });
+  // A callback hook, not an async one: no promise per request.
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+    apply(request, reply);
     done();
   });
 }
