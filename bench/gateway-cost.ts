@@ -61,6 +61,7 @@ const VARIANTS: Variant[] = [
   { name: '+ bearer', what: 'the route as in bench:gateway but without its rate limit', route: { rateLimit: undefined } },
   { name: 'Gatehouse', what: 'the route as in bench:gateway: bearer, scope, Redis rate limit' },
   { name: '+ request log', what: 'as Gatehouse, LOG_LEVEL=info (one line per request)', env: { LOG_LEVEL: 'info' } },
+  { name: 'synced counters', what: 'as Gatehouse, RATE_LIMIT_SYNC_MS=100 (rate-limit counts summed on Redis every 100 ms)', env: { RATE_LIMIT_SYNC_MS: '100' } },
 ];
 
 const probe = (url: string) => async () => {

@@ -141,7 +141,13 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
   });
   // Warm the key set so the first request does not wait for it; failure is logged by onRefresh.
   keys.refresh().catch(() => {});
-  await app.register(rateLimits, { redis, audit, registry: metrics.registry, defaultFailMode: 'open' });
+  await app.register(rateLimits, {
+    redis,
+    audit,
+    registry: metrics.registry,
+    defaultFailMode: 'open',
+    syncIntervalMs: config.RATE_LIMIT_SYNC_MS,
+  });
   app.addHook('onClose', async () => {
     await redis?.quit().catch(() => undefined);
   });

@@ -88,6 +88,13 @@ const schema = z
      * (0 = ask on every request). This is the revocation propagation delay at the gateway.
      */
     DENY_LIST_CACHE_SECONDS: z.coerce.number().int().min(0).max(60, 'at most 60 s').default(5),
+    /**
+     * 0 (default): rate-limit counters on Redis, one round trip per request, exact across replicas.
+     * N: counted in each process and summed on Redis every N ms (rate-limit/synced-counters.ts):
+     * no round trip per request; across replicas a window may admit what the others admit within
+     * N ms beyond its max. Only with REDIS_URL (in-memory counters are per process anyway).
+     */
+    RATE_LIMIT_SYNC_MS: z.coerce.number().int().min(0).max(10_000, 'at most 10000 ms').default(0),
     UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: positiveInt(1000),
     /** The gateway's OAuth client at the token service (client_secret_basic), for token exchange. */
     GATEWAY_CLIENT_ID: z.string().min(1).default('gateway'),

@@ -43,6 +43,7 @@ t.test('development defaults load', async (t) => {
   t.equal(c.TRUST_PROXY, false);
   t.equal(c.REDIS_URL, undefined);
   t.equal(c.UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS, 1000);
+  t.equal(c.RATE_LIMIT_SYNC_MS, 0, 'exact rate-limit counters unless asked');
 });
 
 t.test('the development route table is valid', async (t) => {
@@ -75,6 +76,9 @@ t.test('a bad value names the setting', async (t) => {
   t.same(refusal({ BODY_LIMIT_BYTES: '0' }).settings, ['BODY_LIMIT_BYTES']);
   t.same(refusal({ UPSTREAM_TIMEOUT_MS: '-5' }).settings, ['UPSTREAM_TIMEOUT_MS']);
   t.same(refusal({ JWKS_COOLDOWN_SECONDS: '0' }).settings, ['JWKS_COOLDOWN_SECONDS']);
+  for (const bad of ['-1', '2.5', 'often', '10001'])
+    t.same(refusal({ RATE_LIMIT_SYNC_MS: bad }).settings, ['RATE_LIMIT_SYNC_MS'], `RATE_LIMIT_SYNC_MS=${bad}`);
+  t.equal(loadGatewayConfig({ RATE_LIMIT_SYNC_MS: '100' }).RATE_LIMIT_SYNC_MS, 100);
   t.match(refusal({ LOG_LEVEL: 'loud' }).message, /LOG_LEVEL/);
 });
 

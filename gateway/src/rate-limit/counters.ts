@@ -28,6 +28,8 @@ export type CountWindows = (key: string) => Promise<WindowCount[]>;
 export interface CounterStore {
   /** The counter for one policy's windows (called once per policy, at start-up). */
   forWindows(windows: readonly RateLimitWindow[]): CountWindows;
+  /** Stores with work of their own (synced-counters.ts) finish it here. */
+  close?(): Promise<void>;
 }
 
 const WINDOWS_LUA = `

@@ -20,7 +20,7 @@ import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
 import { CLIENT_IP_DECORATION, clientIp } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
-import { type CountWindows, memoryCounters, redisCounters } from './counters.ts';
+import { type CounterStore, type CountWindows, memoryCounters, redisCounters } from './counters.ts';
 import {
   decide,
   isRateLimitPolicyName,
@@ -34,6 +34,7 @@ import {
   type WindowState,
   windowKey,
 } from './policy.ts';
+import { syncedCounters } from './synced-counters.ts';
 
 export type FailMode = 'open' | 'closed';
 
@@ -52,6 +53,11 @@ export interface RateLimitsOptions {
   storeRetryAfterSeconds?: number | undefined;
   /** At most one rate_limit.store_unavailable audit record (and warn log) per this many ms. Default 30 000. */
   storeErrorAuditIntervalMs?: number | undefined;
+  /**
+   * With Redis: 0 (default) counts every request on Redis (counters.ts); N > 0 counts in the process
+   * and sums on Redis every N ms (synced-counters.ts). Ignored without Redis.
+   */
+  syncIntervalMs?: number | undefined;
   /** In-memory mode: counters kept per window (LRU). Default 10 000. */
   cacheSize?: number | undefined;
   /** Where the key facts come from. Default: request.principal?.sub / .clientId, request.apiKeyId, request.ip. */
@@ -142,8 +148,32 @@ const rateLimitsPlugin: FastifyPluginAsync<RateLimitsOptions> = async (app, opti
   if (!app.hasRequestDecorator('apiKeyId')) app.decorateRequest('apiKeyId', undefined);
   if (!app.hasRequestDecorator(CLIENT_IP_DECORATION)) app.decorateRequest(CLIENT_IP_DECORATION, undefined);
 
-  // One counter per policy, over all of its windows (Redis when a client is given, else memory).
-  const store = options.redis ? redisCounters(options.redis, prefix) : memoryCounters(options.cacheSize ?? 10_000);
+  const syncErrors = counter(
+    options.registry,
+    'gatehouse_gateway_rate_limit_sync_errors_total',
+    'Syncs of process-local rate-limit counts to Redis that failed (RATE_LIMIT_SYNC_MS > 0)',
+    [],
+  );
+  let lastSyncErrorLog = -Infinity;
+  const onSyncError = (err: unknown) => {
+    syncErrors.inc();
+    const now = Date.now();
+    if (now - lastSyncErrorLog < auditInterval) return;
+    lastSyncErrorLog = now;
+    app.log.warn({ err }, 'rate-limit counts could not be synced to Redis; kept for the next sync');
+  };
+
+  // One counter per policy, over all of its windows: Redis when a client is given (per request, or
+  // synced every syncIntervalMs), else memory.
+  const syncIntervalMs = options.syncIntervalMs ?? 0;
+  if (!Number.isInteger(syncIntervalMs) || syncIntervalMs < 0) throw new Error(`invalid rate-limit sync interval "${String(syncIntervalMs)}"`);
+  const store: CounterStore = !options.redis
+    ? memoryCounters(options.cacheSize ?? 10_000)
+    : syncIntervalMs > 0
+      ? syncedCounters(options.redis, prefix, { intervalMs: syncIntervalMs, onSyncError })
+      : redisCounters(options.redis, prefix);
+  // A last sync at close (a no-op once the caller has quit its client: nothing is sent then).
+  if (store.close) app.addHook('onClose', async () => store.close?.());
   const counters = new Map<RateLimitPolicyName, CountWindows>(
     RATE_LIMIT_POLICY_NAMES.map((name) => [name, store.forWindows(policies[name])]),
   );
