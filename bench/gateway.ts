@@ -601,7 +601,7 @@ async function main(): Promise<number> {
       out.write(
         `${limiter.name} under load: ${int.format(limiterTally.refusedForged)} of ${int.format(limiterTally.forgedSent)} forged tokens answered 401; ` +
           `Redis commands sent per request: ${perRequest(calls('evalsha', 'eval'))} rate-limit scripts (EVALSHA; inside, ` +
-          `${perRequest(calls('incr', 'incrby'))} INCR/INCRBY, one per window${index === 0 ? '' : ' and address counted since the last sync'}), ` +
+          `${perRequest(calls('incrby'))} INCRBY, one per window${index === 0 ? '' : ' and address counted since the last sync'}), ` +
           `${perRequest(calls('exists'))} deny-list lookups (EXISTS; answers cached per jti)\n`,
       );
       const hot = await burst(target(limiter.base!), `10.255.0.${index + 1}`, concurrency, 300);

@@ -66,7 +66,7 @@ if (!server) {
     const sent = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
     // ioredis sends EVALSHA, and EVAL once when the server does not know the script yet.
     t.equal(sent('evalsha') + sent('eval'), 4, 'four requests, four script calls (not one per window)');
-    t.equal(sent('incr'), 8, 'inside them, one INCR per window');
+    t.equal(sent('incrby'), 8, 'inside them, one INCRBY per window');
     const keys = (await redis.keys(`${prefix}*`)).sort();
     t.equal(keys.length, 4, 'two keys per policy key');
     t.match(keys[0], new RegExp(`^${prefix}user:sub:[0-9a-f-]+:w(2000|60000)$`), 'prefix + policy key + :w<windowMs>');

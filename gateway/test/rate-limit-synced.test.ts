@@ -112,10 +112,10 @@ if (!server) {
     const key = `user:sub:${randomUUID()}`;
     for (let i = 0; i < 3; i++) await count(key);
     // A sync whose command fails (the script is refused here): nothing lost, sent again later.
-    const original = (redis as unknown as Record<string, unknown>).gatehouseRateLimitSync;
-    (redis as unknown as Record<string, unknown>).gatehouseRateLimitSync = () => Promise.reject(new Error('ERR injected'));
+    const original = (redis as unknown as Record<string, unknown>).gatehouseRateLimitWindows;
+    (redis as unknown as Record<string, unknown>).gatehouseRateLimitWindows = () => Promise.reject(new Error('ERR injected'));
     await t.rejects(store.sync(), /injected/);
-    (redis as unknown as Record<string, unknown>).gatehouseRateLimitSync = original;
+    (redis as unknown as Record<string, unknown>).gatehouseRateLimitWindows = original;
     t.same(await current(count, key), [4, 4], 'the failed sync\'s counts are still counted');
     await store.sync();
     t.equal(await admin.get(`${PREFIX}${key}:w60000`), '4', 'and reach Redis at the next sync');

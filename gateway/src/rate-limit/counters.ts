@@ -2,7 +2,7 @@
  * Fixed-window counters for a policy's windows, counted together: one store operation per request
  * whatever the number of windows.
  *
- * Redis: one Lua script over every window's key (INCR, PEXPIRE when the window starts, else PTTL),
+ * Redis: one Lua script over every window's key (INCRBY 1, PEXPIRE when the window starts, else PTTL),
  * i.e. one command and one round trip per request. @fastify/rate-limit's RedisStore runs one script
  * per window, which is the same round trip (auto-pipelining) but one command, one reply and one
  * promise chain per window. The per-window semantics are that script's (continueExceeding and
@@ -32,13 +32,19 @@ export interface CounterStore {
   close?(): Promise<void>;
 }
 
+/**
+ * Adds ARGV[2i-1] to window key KEYS[i] (ARGV[2i]: its length, ms); answers each window's total and
+ * ms left. Exact mode adds 1 per request; synced mode (synced-counters.ts) adds what a process
+ * counted since its last sync.
+ */
 const WINDOWS_LUA = `
 local result = {}
 for i, key in ipairs(KEYS) do
-  local window = tonumber(ARGV[i])
-  local current = redis.call('INCR', key)
+  local add = tonumber(ARGV[2 * i - 1])
+  local window = tonumber(ARGV[2 * i])
+  local current = redis.call('INCRBY', key, add)
   local ttl = window
-  if current == 1 then
+  if current == add then
     redis.call('PEXPIRE', key, window)
   else
     ttl = redis.call('PTTL', key)
@@ -53,21 +59,27 @@ end
 return result
 `;
 
-/** The command ioredis defines from the script (EVALSHA, falling back to EVAL once per connection). */
-type WindowsCommand = (numberOfKeys: number, ...keysThenWindows: Array<string | number>) => Promise<number[]>;
+/** (keys, then for each key: the increment and the window's length) → [total, ms left] per key. */
+export type WindowsCommand = (numberOfKeys: number, ...keysThenArgs: Array<string | number>) => Promise<number[]>;
 
 const COMMAND = 'gatehouseRateLimitWindows';
 
-export function redisCounters(redis: Redis, prefix: string): CounterStore {
+/** The script as an ioredis command on this client (EVALSHA, falling back to EVAL once per connection). */
+export function windowsCommand(redis: Redis): WindowsCommand {
   const commands = redis as unknown as Record<string, WindowsCommand | undefined>;
   if (commands[COMMAND] === undefined) redis.defineCommand(COMMAND, { lua: WINDOWS_LUA });
+  return (numberOfKeys, ...args) => commands[COMMAND]!.call(redis, numberOfKeys, ...args);
+}
+
+export function redisCounters(redis: Redis, prefix: string): CounterStore {
+  const command = windowsCommand(redis);
   return {
     forWindows(windows) {
-      const lengths = windows.map((w) => w.window);
+      const increments = windows.flatMap((w) => [1, w.window]);
       return async (key) => {
         const args: Array<string | number> = windows.map((w) => `${prefix}${windowKey(key, w)}`);
-        args.push(...lengths);
-        const flat = await commands[COMMAND]!.call(redis, windows.length, ...args);
+        args.push(...increments);
+        const flat = await command(windows.length, ...args);
         return windows.map((_w, i) => ({ current: Number(flat[2 * i]), ttlMs: Number(flat[2 * i + 1]) }));
       };
     },

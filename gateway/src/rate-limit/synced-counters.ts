@@ -6,9 +6,9 @@
  *
  * Per window key the process keeps the total Redis last answered (every replica's requests), the
  * requests sent to Redis and not answered yet, and those counted here since. A request's count is
- * their sum plus itself. Every interval, one script per batch of keys adds each key's new requests
- * (INCRBY; PEXPIRE when the window starts there, else PTTL, with counters.ts' repair of a key
- * without expiry) and answers the totals and the time left, which the replicas then share.
+ * their sum plus itself. Every interval, exact mode's script (counters.ts: INCRBY, the window's
+ * expiry) adds each key's new requests, per batch of keys, and answers the totals and the time
+ * left, which the replicas then share.
  *
  * What that gives:
  * - one process: the limits are exact (every request of the window is counted here);
@@ -26,36 +26,11 @@
  * window ends.
  */
 import type { Redis } from 'ioredis';
-import type { CounterStore, WindowCount } from './counters.ts';
+import { type CounterStore, type WindowCount, windowsCommand } from './counters.ts';
 import { windowKey } from './policy.ts';
 
 /** Keys per script call: bounds one call's size and time when many keys changed in an interval. */
 const SYNC_BATCH = 500;
-
-const SYNC_LUA = `
-local result = {}
-for i, key in ipairs(KEYS) do
-  local add = tonumber(ARGV[2 * i - 1])
-  local window = tonumber(ARGV[2 * i])
-  local current = redis.call('INCRBY', key, add)
-  local ttl = window
-  if current == add then
-    redis.call('PEXPIRE', key, window)
-  else
-    ttl = redis.call('PTTL', key)
-    if ttl < 0 then
-      redis.call('PEXPIRE', key, window)
-      ttl = window
-    end
-  end
-  result[2 * i - 1] = current
-  result[2 * i] = ttl
-end
-return result
-`;
-
-type SyncCommand = (numberOfKeys: number, ...keysThenArgs: Array<string | number>) => Promise<number[]>;
-const COMMAND = 'gatehouseRateLimitSync';
 
 interface Entry {
   redisKey: string;
@@ -90,8 +65,7 @@ export function syncedCounters(redis: Redis, prefix: string, options: SyncedCoun
   const { intervalMs } = options;
   if (!Number.isInteger(intervalMs) || intervalMs < 1) throw new TypeError(`intervalMs must be a positive integer, not ${String(intervalMs)}`);
   const now = options.now ?? Date.now;
-  const commands = redis as unknown as Record<string, SyncCommand | undefined>;
-  if (commands[COMMAND] === undefined) redis.defineCommand(COMMAND, { lua: SYNC_LUA });
+  const command = windowsCommand(redis);
   const entries = new Map<string, Entry>();
   let running: Promise<void> | undefined;
 
@@ -104,7 +78,7 @@ export function syncedCounters(redis: Redis, prefix: string, options: SyncedCoun
       entry.pending = 0;
     }
     try {
-      const flat = await commands[COMMAND]!.call(redis, batch.length, ...args);
+      const flat = await command(batch.length, ...args);
       const answeredAt = now();
       for (const [i, entry] of batch.entries()) {
         entry.inFlight -= sent[i]!;
