@@ -5,7 +5,8 @@
  *   GET /api/orders/123?x=1  →  GET http://sales:4100/orders/123?x=1
  *
  * Per route, in this order: authenticate (onRequest) → authorize (onRequest) → body read with the
- * body limit → proxy → the answer's body, small ones buffered (upstream-body.ts). Methods the route does not declare get 405 with Allow, before any auth.
+ * body limit → proxy → the answer's body, small ones buffered (upstream-body.ts). Methods the
+ * route does not declare get 405 with Allow, before any auth.
  * The request headers sent upstream are rebuilt here (upstreamHeaders): identity headers a client
  * sends are dropped, and only what the gateway itself established is added back.
  */

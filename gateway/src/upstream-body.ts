@@ -53,9 +53,12 @@ export function sendUpstreamBody(reply: FastifyReply, answer: UpstreamAnswer, fa
       return;
     }
     // The upstream's headers (copied by reply-from) describe a body that never came: not ours to
-    // send with a problem. The route's security headers go back on, in case one was among them.
+    // send with a problem. What the gateway set under the same names goes back on: the route's
+    // security headers and the request id (our services echo it). Others (an upstream's own
+    // RateLimit-* or CORS headers) stay off this one answer.
     for (const name of Object.keys(answer.headers)) reply.removeHeader(name);
     reply.applySecurityHeaders?.();
+    reply.header('x-request-id', reply.request.id);
     failed(error);
   });
 }

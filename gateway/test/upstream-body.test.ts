@@ -64,7 +64,8 @@ const answers: Record<string, (response: ServerResponse) => void> = {
     response.end();
   },
   '/things/short': (response) => {
-    response.writeHead(200, { 'content-type': 'application/json', 'content-length': 100, etag: '"short"' });
+    const echo = { 'x-request-id': String(response.req.headers['x-request-id']), 'x-content-type-options': 'nosniff' };
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': 100, etag: '"short"', ...echo });
     response.write('{"partial"', () => response.socket?.destroy());
   },
   '/things/stalled': (response) => {
@@ -177,7 +178,9 @@ t.test('a declared body cut short: 502 problem, none of the upstream headers', a
   t.equal(r.headers.get('content-type'), 'application/problem+json');
   t.match(r.body, { status: 502, code: 'ERR_UPSTREAM_UNAVAILABLE' });
   t.equal(r.headers.get('etag'), null);
-  t.equal(r.headers.get('x-content-type-options'), 'nosniff', 'security headers still set');
+  t.equal(r.headers.get('x-content-type-options'), 'nosniff', 'security headers still set, also one the upstream sent too');
+  t.ok(r.headers.get('content-security-policy'), 'and the others');
+  t.equal(r.headers.get('x-request-id'), r.body.requestId, 'the request id too, though the upstream echoed it');
   t.notMatch(r.text, /partial/);
 });
 
