@@ -128,6 +128,23 @@ if (!server) {
     t.equal(errors.length, 0, 'a sync without Redis waits instead of failing');
   });
 
+  t.test('many distinct keys: the oldest synced entries are dropped, unsynced counts never', async (t) => {
+    const store = syncedCounters(await client(), PREFIX, { intervalMs: INTERVAL, maxEntries: 4 });
+    stores.push(store);
+    const count = store.forWindows([{ max: 100, window: 60_000 }]);
+    const keys = Array.from({ length: 6 }, () => `ip:ip:${randomUUID()}`);
+    for (const key of keys.slice(0, 4)) await count(key);
+    await count(keys[0]!);
+    t.same(await current(count, keys[4]!), [1], 'over the cap with nothing synced: nothing dropped');
+    t.same(await current(count, keys[0]!), [3], 'the first key still counts its own requests');
+    await store.sync();
+    await count(keys[5]!); // over the cap again: the oldest synced entry (keys[0]) goes
+    t.same(await current(count, keys[1]!), [2], 'a kept entry keeps its count');
+    t.same(await current(count, keys[0]!), [1], 'a dropped key counts from zero here until its next sync');
+    await store.sync();
+    t.same(await current(count, keys[0]!), [5], 'and has its whole count back after it');
+  });
+
   t.test('the gateway with RATE_LIMIT_SYNC_MS: limits, headers and 429 from one process', async (t) => {
     const ts = await startTokenService(t);
     const { url } = await startGateway(t, {

@@ -23,7 +23,9 @@
  *   request twice, never not at all.
  *
  * Memory: one entry per (key, window) seen within the window, dropped at the first sync after the
- * window ends.
+ * window ends. Above `maxEntries` (many distinct keys, e.g. a flood from many addresses) the oldest
+ * entries already synced are dropped: such a key counts from zero here until its next sync, i.e. it
+ * may overshoot by one interval of this process's requests too.
  */
 import type { Redis } from 'ioredis';
 import { type CounterStore, type WindowCount, windowsCommand } from './counters.ts';
@@ -50,6 +52,8 @@ export interface SyncedCountersOptions {
   intervalMs: number;
   /** A sync failed (Redis down, timeout); the counts are kept for the next one. */
   onSyncError?: ((error: unknown) => void) | undefined;
+  /** Entries (key × window) kept before synced ones are dropped. Default 100 000. */
+  maxEntries?: number | undefined;
   /** Tests: the clock. */
   now?: (() => number) | undefined;
 }
@@ -66,8 +70,21 @@ export function syncedCounters(redis: Redis, prefix: string, options: SyncedCoun
   if (!Number.isInteger(intervalMs) || intervalMs < 1) throw new TypeError(`intervalMs must be a positive integer, not ${String(intervalMs)}`);
   const now = options.now ?? Date.now;
   const command = windowsCommand(redis);
+  const maxEntries = options.maxEntries ?? 100_000;
   const entries = new Map<string, Entry>();
   let running: Promise<void> | undefined;
+
+  /** Drops the oldest synced entries (a tenth of the cap), never counts not yet on Redis. */
+  function evict(): void {
+    let drop = Math.max(1, Math.ceil(maxEntries / 10));
+    for (const [key, entry] of entries) {
+      if (drop === 0) return;
+      if (entry.pending === 0 && entry.inFlight === 0) {
+        entries.delete(key);
+        drop--;
+      }
+    }
+  }
 
   async function send(batch: Entry[]): Promise<void> {
     const sent = batch.map((entry) => entry.pending);
@@ -129,6 +146,7 @@ export function syncedCounters(redis: Redis, prefix: string, options: SyncedCoun
           const local = windowKey(key, window);
           let entry = entries.get(local);
           if (entry === undefined || entry.resetAt <= at) {
+            if (entry === undefined && entries.size >= maxEntries) evict();
             entry = { redisKey: `${prefix}${local}`, windowMs: window.window, shared: 0, inFlight: 0, pending: 0, resetAt: at + window.window };
             entries.set(local, entry);
           }
