@@ -6,6 +6,7 @@
 import { createPrivateKey, type JsonWebKey, type KeyObject, randomUUID, sign } from 'node:crypto';
 import type { KeyAlg, KeyRing } from '@gatehouse/keys';
 import type { ExchangeDecision } from '../policy/exchange-policy.ts';
+import { derToP1363 } from './ecdsa.ts';
 import { TYP } from './token-types.ts';
 
 export interface MessageTokenInput {
@@ -32,7 +33,8 @@ export interface MintedToken {
 /**
  * JWS compact signing with node:crypto KeyObjects. On this hot path (one signature per exchange)
  * it costs about two thirds of jose's WebCrypto signing; verification stays with jose everywhere.
- * ES256 signatures use the JOSE (IEEE P1363) encoding, not DER.
+ * ES256 signatures are made in DER and converted to JOSE's r||s (ecdsa.ts: cheaper than asking
+ * node:crypto for IEEE P1363).
  */
 const keyObjects = new Map<string, KeyObject>();
 
@@ -53,7 +55,7 @@ function signCompact(header: Record<string, unknown>, payload: Record<string, un
     alg === 'EdDSA'
       ? sign(null, data, key)
       : alg === 'ES256'
-        ? sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' })
+        ? derToP1363(sign('sha256', data, key), 32)
         : sign('sha256', data, key);
   return `${input}.${signature.toString('base64url')}`;
 }
