@@ -1,7 +1,7 @@
 // The rate-limit plugin in a small Fastify app: a fake auth preHandler sets request.principal (or
 // request.apiKeyId) from test headers, so no token service is needed. The same behaviour suite runs
-// on in-memory counters and on a real redis-server; then Redis is killed mid-test (fail-open and
-// fail-closed routes) and restarted.
+// on in-memory counters and on a real redis-server, exact and synced (RATE_LIMIT_SYNC_MS); then
+// Redis is killed mid-test (fail-open and fail-closed routes, both modes) and restarted.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAuditLog, createMetrics, memoryAuditSink } from '@gatehouse/observability';
@@ -31,7 +31,7 @@ interface Harness {
   metrics: () => Promise<string>;
 }
 
-async function buildApp(redis?: Redis): Promise<Harness> {
+async function buildApp(redis?: Redis, syncIntervalMs = 0): Promise<Harness> {
   const sink = memoryAuditSink();
   const audit = createAuditLog('gateway', sink.stream);
   const metrics = createMetrics('gateway', { defaults: false });
@@ -43,6 +43,7 @@ async function buildApp(redis?: Redis): Promise<Harness> {
     policies: POLICIES,
     keyPrefix: `test:${randomUUID()}:`,
     storeErrorAuditIntervalMs: 60_000,
+    syncIntervalMs,
   });
   const fakeAuth = async (request: FastifyRequest) => {
     // Only the fields the rate limiter reads (the real principal has more).
@@ -188,6 +189,12 @@ if (!server) {
     behaviour(t, () => buildApp(redis));
   });
 
+  // RATE_LIMIT_SYNC_MS: within one gateway the same answers, headers and refusals as exact mode.
+  t.test('redis counters synced every 50 ms', async (t) => {
+    const redis = await connected();
+    behaviour(t, () => buildApp(redis, 50));
+  });
+
   t.test('two gateway instances share the Redis counters', async (t) => {
     const redis = await connected();
     const prefixed = async () => {
@@ -212,58 +219,63 @@ if (!server) {
     t.equal((await a.inject({ url: '/public', remoteAddress: ip })).statusCode, 429, 'the third request, on either instance, is refused');
   });
 
-  t.test('redis killed mid-test: fail-open and fail-closed routes, then recovery', async (t) => {
-    t.setTimeout(15_000);
-    const redis = await connected();
-    const { app, records, metrics } = await buildApp(redis);
-    t.teardown(() => app.close());
-    const dave = `dave-${randomUUID()}`;
-    t.equal((await asUser(app, dave)).statusCode, 200, 'open route before the kill');
-    t.equal((await asUser(app, `erin-${randomUUID()}`, '/closed')).statusCode, 200, 'closed route before the kill');
+  for (const syncIntervalMs of [0, 50]) {
+    const mode = syncIntervalMs === 0 ? 'exact counters' : `counters synced every ${syncIntervalMs} ms`;
+    t.test(`redis killed mid-test (${mode}): fail-open and fail-closed routes, then recovery`, async (t) => {
+      t.setTimeout(15_000);
+      const redis = await connected();
+      const { app, records, metrics } = await buildApp(redis, syncIntervalMs);
+      t.teardown(() => app.close());
+      const dave = `dave-${randomUUID()}`;
+      t.equal((await asUser(app, dave)).statusCode, 200, 'open route before the kill');
+      t.equal((await asUser(app, `erin-${randomUUID()}`, '/closed')).statusCode, 200, 'closed route before the kill');
 
-    await server.kill();
+      await server.kill();
+      // Synced mode counts without a command: it learns that Redis is gone when the client does.
+      if (syncIntervalMs > 0 && redis.status === 'ready') await new Promise((resolve) => redis.once('close', resolve));
 
-    let started = performance.now();
-    const open = await asUser(app, dave);
-    const openMs = performance.now() - started;
-    t.equal(open.statusCode, 200, 'fail-open route still answers');
-    t.equal(open.headers['ratelimit-limit'], undefined, 'no RateLimit-* headers when nothing was counted');
+      let started = performance.now();
+      const open = await asUser(app, dave);
+      const openMs = performance.now() - started;
+      t.equal(open.statusCode, 200, 'fail-open route still answers');
+      t.equal(open.headers['ratelimit-limit'], undefined, 'no RateLimit-* headers when nothing was counted');
 
-    started = performance.now();
-    const closed = await asUser(app, `erin-${randomUUID()}`, '/closed');
-    const closedMs = performance.now() - started;
-    t.equal(closed.statusCode, 503, 'fail-closed route refuses');
-    t.match(closed.headers['content-type'], /^application\/problem\+json/);
-    t.match(closed.json(), {
-      type: 'urn:gatehouse:problem:rate-limit-unavailable',
-      title: 'Service Unavailable',
-      status: 503,
-      detail: String,
-      code: 'ERR_RATE_LIMIT_UNAVAILABLE',
+      started = performance.now();
+      const closed = await asUser(app, `erin-${randomUUID()}`, '/closed');
+      const closedMs = performance.now() - started;
+      t.equal(closed.statusCode, 503, 'fail-closed route refuses');
+      t.match(closed.headers['content-type'], /^application\/problem\+json/);
+      t.match(closed.json(), {
+        type: 'urn:gatehouse:problem:rate-limit-unavailable',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: String,
+        code: 'ERR_RATE_LIMIT_UNAVAILABLE',
+      });
+      t.equal(closed.headers['retry-after'], '5');
+      t.comment(`with Redis dead: fail-open answered in ${openMs.toFixed(1)} ms, fail-closed in ${closedMs.toFixed(1)} ms`);
+
+      // More failures: counted every time, audited once per interval.
+      for (let i = 0; i < 3; i++) t.equal((await asUser(app, dave)).statusCode, 200);
+      const text = await metrics();
+      t.match(text, /gatehouse_gateway_rate_limit_store_errors_total\{policy="user",mode="open",component="gateway"\} [4-9]/);
+      t.match(text, /gatehouse_gateway_rate_limit_store_errors_total\{policy="user",mode="closed",component="gateway"\} 1/);
+      const unavailable = records.filter((r) => r.event === 'rate_limit.store_unavailable');
+      t.equal(unavailable.length, 1, 'one store_unavailable audit record, not one per request');
+      t.match(unavailable[0], { outcome: 'failure', reason: 'store_error', policy: 'user', mode: 'open' });
+
+      await server.restart();
+      await waitReady(redis, 5000);
+      const back = await asUser(app, `frank-${randomUUID()}`);
+      t.equal(back.statusCode, 200);
+      assertHeaders(t, back, 3, 2);
+      t.equal((await asUser(app, `erin-${randomUUID()}`, '/closed')).statusCode, 200, 'fail-closed route answers again');
+      t.ok(records.some((r) => r.event === 'rate_limit.store_recovered'), 'recovery audited');
+
+      const grace = `grace-${randomUUID()}`;
+      const codes: number[] = [];
+      for (let i = 0; i < 4; i++) codes.push((await asUser(app, grace)).statusCode);
+      t.same(codes, [200, 200, 200, 429], 'limits enforced again after the restart');
     });
-    t.equal(closed.headers['retry-after'], '5');
-    t.comment(`with Redis dead: fail-open answered in ${openMs.toFixed(1)} ms, fail-closed in ${closedMs.toFixed(1)} ms`);
-
-    // More failures: counted every time, audited once per interval.
-    for (let i = 0; i < 3; i++) t.equal((await asUser(app, dave)).statusCode, 200);
-    const text = await metrics();
-    t.match(text, /gatehouse_gateway_rate_limit_store_errors_total\{policy="user",mode="open",component="gateway"\} [4-9]/);
-    t.match(text, /gatehouse_gateway_rate_limit_store_errors_total\{policy="user",mode="closed",component="gateway"\} 1/);
-    const unavailable = records.filter((r) => r.event === 'rate_limit.store_unavailable');
-    t.equal(unavailable.length, 1, 'one store_unavailable audit record, not one per request');
-    t.match(unavailable[0], { outcome: 'failure', reason: 'store_error', policy: 'user', mode: 'open' });
-
-    await server.restart();
-    await waitReady(redis, 5000);
-    const back = await asUser(app, `frank-${randomUUID()}`);
-    t.equal(back.statusCode, 200);
-    assertHeaders(t, back, 3, 2);
-    t.equal((await asUser(app, `erin-${randomUUID()}`, '/closed')).statusCode, 200, 'fail-closed route answers again');
-    t.ok(records.some((r) => r.event === 'rate_limit.store_recovered'), 'recovery audited');
-
-    const grace = `grace-${randomUUID()}`;
-    const codes: number[] = [];
-    for (let i = 0; i < 4; i++) codes.push((await asUser(app, grace)).statusCode);
-    t.same(codes, [200, 200, 200, 429], 'limits enforced again after the restart');
-  });
+  }
 }
