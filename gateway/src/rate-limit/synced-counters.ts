@@ -54,8 +54,6 @@ export interface SyncedCountersOptions {
   onSyncError?: ((error: unknown) => void) | undefined;
   /** Entries (key × window) kept before synced ones are dropped. Default 100 000. */
   maxEntries?: number | undefined;
-  /** Tests: the clock. */
-  now?: (() => number) | undefined;
 }
 
 export interface SyncedCounterStore extends CounterStore {
@@ -68,7 +66,6 @@ export interface SyncedCounterStore extends CounterStore {
 export function syncedCounters(redis: Redis, prefix: string, options: SyncedCountersOptions): SyncedCounterStore {
   const { intervalMs } = options;
   if (!Number.isInteger(intervalMs) || intervalMs < 1) throw new TypeError(`intervalMs must be a positive integer, not ${String(intervalMs)}`);
-  const now = options.now ?? Date.now;
   const command = windowsCommand(redis);
   const maxEntries = options.maxEntries ?? 100_000;
   const entries = new Map<string, Entry>();
@@ -96,7 +93,7 @@ export function syncedCounters(redis: Redis, prefix: string, options: SyncedCoun
     }
     try {
       const flat = await command(batch.length, ...args);
-      const answeredAt = now();
+      const answeredAt = Date.now();
       for (const [i, entry] of batch.entries()) {
         entry.inFlight -= sent[i]!;
         entry.shared = Number(flat[2 * i]);
@@ -112,7 +109,7 @@ export function syncedCounters(redis: Redis, prefix: string, options: SyncedCoun
   }
 
   async function syncOnce(): Promise<void> {
-    const at = now();
+    const at = Date.now();
     const due: Entry[] = [];
     for (const [key, entry] of entries) {
       if (entry.resetAt <= at && entry.inFlight === 0) entries.delete(key); // its window is over
@@ -140,7 +137,7 @@ export function syncedCounters(redis: Redis, prefix: string, options: SyncedCoun
       return (key) => {
         // As exact mode with the offline queue off: no Redis, no count (the route's fail mode decides).
         if (redis.status !== 'ready') return Promise.reject(new Error(`redis is ${redis.status}`));
-        const at = now();
+        const at = Date.now();
         const counts: WindowCount[] = [];
         for (const window of windows) {
           const local = windowKey(key, window);
