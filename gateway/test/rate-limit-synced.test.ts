@@ -4,13 +4,17 @@
  * gateway replicas. Checked: no Redis command per request; exact counts within one process; each
  * replica sees the other's requests after a sync (and only then: the documented overshoot); the
  * reset time taken from Redis; counts kept across a failed sync; Redis down fails the count (the
- * route's fail mode decides); the gateway itself refusing over the limit with one process.
+ * route's fail mode decides); the gateway itself refusing over the limit with one process; a bad
+ * sync interval refused.
  */
 import { randomUUID } from 'node:crypto';
+import { createAuditLog, createMetrics, memoryAuditSink } from '@gatehouse/observability';
+import Fastify from 'fastify';
 import type { Redis } from 'ioredis';
 import t from 'tap';
 import { startTokenService } from '../../token-service/test/support/token-service.ts';
 import { redisServerOrSkip } from '../../token-service/test/support/redis-server.ts';
+import { rateLimits } from '../src/rate-limit/plugin.ts';
 import { createGatewayRedis, waitReady } from '../src/rate-limit/redis.ts';
 import { type SyncedCounterStore, syncedCounters } from '../src/rate-limit/synced-counters.ts';
 import { callGateway, route, startGateway } from './support/gateway.ts';
@@ -48,13 +52,29 @@ if (!server) {
   t.teardown(async () => {
     for (const store of stores) await store.close();
   });
-  const replica = async (options: { now?: () => number; onSyncError?: (error: unknown) => void } = {}) => {
+  const replica = async (options: { onSyncError?: (error: unknown) => void } = {}) => {
     const store = syncedCounters(await client(), PREFIX, { intervalMs: INTERVAL, ...options });
     stores.push(store);
     return store;
   };
   const current = async (count: (key: string) => Promise<Array<{ current: number }>>, key: string) =>
     (await count(key)).map((c) => c.current);
+
+  t.test('a bad interval is refused where the store is made', async (t) => {
+    const redis = await client();
+    for (const intervalMs of [0, -1, 1.5, Number.NaN])
+      t.throws(() => syncedCounters(redis, PREFIX, { intervalMs }), TypeError, `intervalMs ${intervalMs}`);
+    const app = Fastify();
+    void app.register(rateLimits, {
+      redis,
+      audit: createAuditLog('gateway', memoryAuditSink().stream),
+      registry: createMetrics('gateway', { defaults: false }).registry,
+      syncIntervalMs: -5,
+    });
+    await t.rejects(async () => {
+      await app.ready();
+    }, /invalid rate-limit sync interval "-5"/);
+  });
 
   t.test('a request costs no Redis command; one process counts exactly', async (t) => {
     const count = (await replica()).forWindows(WINDOWS);
