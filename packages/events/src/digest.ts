@@ -9,6 +9,6 @@ export function encodeData(data: Record<string, unknown>): Buffer {
 }
 
 /** base64url SHA-256 of bytes (the proof's dig; also ath/rgh over a token's string). */
-export function digest(bytes: Buffer | string): string {
+export function digest(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('base64url');
 }

@@ -15,7 +15,7 @@ export { encodeEvent, sealEvent } from './encode.ts';
 export { decodeEvent } from './decode.ts';
 export type { ExpiryInput, ExpiryPolicy, ExpiryVerdict, ReplayGrantFacts, ReplayPolicy } from './policy.ts';
 export { evaluateExpiry, parseExpiryPolicy, REPLAY_SCOPE, STRICT_POLICY } from './policy.ts';
-export type { SignatureChecker } from './signature.ts';
+export type { CheckedProof, ProofChecker } from './proof-check.ts';
 export type { SignaturePool, SignaturePoolOptions } from './signature-pool.ts';
 export { createSignaturePool, SignaturePoolError } from './signature-pool.ts';
 export type { AcceptedEvent, EventVerifier, EventVerifierOptions } from './verifier.ts';

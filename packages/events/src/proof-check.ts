@@ -1,10 +1,14 @@
 /**
  * Steps 4c-6 of docs/events.md, consumer side of the event proof: verify it under the cnf key
- * (signature.ts, the key's one algorithm, here or on a signature pool's thread), then our strict
- * checks on its header and claims, then its binding to this record.
+ * (signature.ts, the key's one algorithm), then our strict checks on its header and claims, then its
+ * binding to this record and the digest of its value. `checkProof` does 4c and computes 6's digest
+ * comparison in one pure, synchronous call, so a signature pool's thread runs exactly the code the
+ * event loop runs (ProofChecker: here, or on a pool); the binding (5) and the digest's verdict (6)
+ * are then applied on the event loop, in that order.
  */
+import type { KeyObject } from 'node:crypto';
 import type { ConfirmationKey } from './cnf.ts';
-import { IN_THREAD, type SignatureChecker } from './signature.ts';
+import { signatureVerifies } from './signature.ts';
 import { TYP } from './constants.ts';
 import { digest } from './digest.ts';
 import { EventRefusal } from './errors.ts';
@@ -18,16 +22,42 @@ import {
 import type { ProofClaims } from './proof.ts';
 import type { DecodedEvent } from './types.ts';
 
+/** A verified proof's claims, and whether its `dig` is the digest of the record's value bytes. */
+export interface CheckedProof {
+  claims: ProofClaims;
+  digestMatches: boolean;
+}
+
+/** The cnf key as checkProof needs it (a pool's thread has the KeyObject, not the ConfirmationKey). */
+export interface ProofKey {
+  alg: string;
+  kid?: string;
+  key: KeyObject;
+}
+
+/**
+ * Where a verifier has its proofs checked: here (synchronously) or on a signature pool's threads.
+ * Refuses a bad proof with EventRefusal ERR_EVENT_PROOF_INVALID; any other rejection is transient.
+ */
+export interface ProofChecker {
+  check(proof: string, key: ConfirmationKey, value: Uint8Array): CheckedProof | Promise<CheckedProof>;
+}
+
+/** On the event loop: for tools, tests and consumers configured without threads. */
+export const IN_THREAD: ProofChecker = {
+  check: (proof, key, value) => checkProof(proof, key, value),
+};
+
 function invalid(message: string, cause?: unknown): EventRefusal {
   return new EventRefusal('ERR_EVENT_PROOF_INVALID', message, cause === undefined ? {} : { cause });
 }
 
-/** Signature under the confirmation key, typ, no key headers, strict JSON; returns the claims. */
-export async function verifyProof(
-  proof: string,
-  key: ConfirmationKey,
-  signatures: SignatureChecker = IN_THREAD,
-): Promise<ProofClaims> {
+/**
+ * Step 4c, and step 6's comparison: the signature under the confirmation key, typ, no key headers,
+ * strict JSON, the claims' types; then `dig` against the SHA-256 of `value`. Throws EventRefusal
+ * ERR_EVENT_PROOF_INVALID.
+ */
+export function checkProof(proof: string, key: ProofKey, value: Uint8Array): CheckedProof {
   const segments = splitCompact(proof);
   if (segments === undefined) throw invalid('proof is not a compact JWS');
   let header: Record<string, unknown>;
@@ -39,7 +69,7 @@ export async function verifyProof(
   checkProofHeader(header, key);
   // The algorithm is the key's (checkProofHeader made the header agree): the proof cannot pick how
   // it is verified.
-  if (!(await signatures.check(key, `${segments[0]}.${segments[1]}`, segments[2]))) {
+  if (!signatureVerifies(key.key, key.alg, `${segments[0]}.${segments[1]}`, segments[2])) {
     throw invalid('proof signature does not verify under the cnf key');
   }
   const payload = Buffer.from(segments[1], 'base64url');
@@ -49,10 +79,11 @@ export async function verifyProof(
   } catch (error) {
     throw invalid('proof payload is not a strict JSON object', error);
   }
-  return checkProofClaims(claims);
+  const checked = checkProofClaims(claims);
+  return { claims: checked, digestMatches: checked.dig === digest(value) };
 }
 
-function checkProofHeader(header: Record<string, unknown>, key: ConfirmationKey): void {
+function checkProofHeader(header: Record<string, unknown>, key: ProofKey): void {
   if (header.alg !== key.alg) throw invalid('proof alg is not the cnf key algorithm');
   if (typeof header.typ !== 'string' || normalizeMediaType(header.typ) !== TYP.proof) {
     throw invalid('proof typ is not event-proof+jwt');
@@ -105,9 +136,9 @@ export function checkProofBinding(claims: ProofClaims, event: DecodedEvent, toke
   if (claims.ath !== tokenHash) throw mismatch('message token');
 }
 
-/** Step 6: the value bytes are exactly those the producer signed. */
-export function checkDigest(claims: ProofClaims, value: Buffer): void {
-  if (claims.dig !== digest(value)) {
+/** Step 6: the value bytes are exactly those the producer signed (checkProof compared them). */
+export function checkDigest(proof: CheckedProof): void {
+  if (!proof.digestMatches) {
     throw new EventRefusal('ERR_EVENT_DIGEST_MISMATCH', 'event data does not match the proof digest');
   }
 }

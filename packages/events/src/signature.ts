@@ -1,20 +1,9 @@
 /**
  * Step 4c's signature check: a JWS signature under the producer's cnf key, with node:crypto. The
- * one function is used on the event loop (the default) and inside the worker threads of a
- * signature pool (signature-pool.ts), so both paths accept exactly the same signatures.
+ * one function is used by checkProof (proof-check.ts) on the event loop and inside the worker
+ * threads of a signature pool (signature-pool.ts), so both paths accept exactly the same signatures.
  */
 import { constants, type KeyObject, verify } from 'node:crypto';
-import type { ConfirmationKey } from './cnf.ts';
-
-/** Where a verifier has its proof signatures checked: here (sync) or on a pool's threads. */
-export interface SignatureChecker {
-  check(key: ConfirmationKey, signingInput: string, signature: string): boolean | Promise<boolean>;
-}
-
-/** On the event loop: for tools, tests and consumers configured without threads. */
-export const IN_THREAD: SignatureChecker = {
-  check: (key, signingInput, signature) => signatureVerifies(key.key, key.alg, signingInput, signature),
-};
 
 const EC_CURVES: Record<string, { name: string; signatureBytes: number }> = {
   ES256: { name: 'prime256v1', signatureBytes: 64 },

@@ -15,8 +15,7 @@ import { ASYMMETRIC_ALGORITHMS } from './jose-strict.ts';
 import type { ExpiryPolicy } from './policy.ts';
 import { evaluateExpiry, parseExpiryPolicy } from './policy.ts';
 import { principalFromClaims } from './principal.ts';
-import { checkDigest, checkProofBinding, verifyProof } from './proof-check.ts';
-import { IN_THREAD, type SignatureChecker } from './signature.ts';
+import { checkDigest, checkProofBinding, IN_THREAD, type ProofChecker } from './proof-check.ts';
 import type { DecodedEvent, EventAttributes, EventRecord } from './types.ts';
 
 export interface EventVerifierOptions {
@@ -36,10 +35,11 @@ export interface EventVerifierOptions {
    */
   keysUsable?: () => boolean;
   /**
-   * Where proof signatures are checked: on the event loop (default) or on a signature pool's
-   * threads (createSignaturePool), for consumers that verify records ahead of their turn.
+   * Where proofs (signature, strict JSON, claims, digest comparison) are checked: on the event loop
+   * (default) or on a signature pool's threads (createSignaturePool), for consumers that verify
+   * records ahead of their turn.
    */
-  signatures?: SignatureChecker;
+  signatures?: ProofChecker;
 }
 
 export interface AcceptedEvent {
@@ -90,9 +90,10 @@ export function createEventVerifier(options: EventVerifierOptions): EventVerifie
     const token = await verifyMessageToken(validator, messageToken, messageProfile); // 3
     const proof = requireProof(event); // 4a
     const key = await confirmationKey(token.principal.cnf, algorithms); // 4b
-    const claims = await verifyProof(proof, key, signatures); // 4c
+    const checked = await signatures.check(proof, key, event.value); // 4c (and 6's comparison)
+    const { claims } = checked;
     checkProofBinding(claims, event, token.principal.tokenHash); // 5 (ath: the token's SHA-256)
-    checkDigest(claims, event.value); // 6
+    checkDigest(checked); // 6
     checkScope(token.principal, event.attributes.type); // 7
     checkOrg(token.principal, event.data); // 8
     const grant = token.expired ? await grantFor(event) : undefined;

@@ -1,7 +1,7 @@
 // createEventVerifier with real tokens and a real validator: the round trip, then each refusal of
 // docs/events.md's verification order on a record that differs from an accepted one by one defect.
 import { CompactSign } from 'jose';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Validator } from '@gatehouse/validator';
 import { createValidator, localKeys, ValidatorUnavailableError } from '@gatehouse/validator';
 import type { EventRecord, EventVerifier } from '../src/index.ts';
@@ -41,6 +41,19 @@ import {
 } from './support/fixtures.ts';
 
 const world = await makeWorld();
+// The same verifier with its proofs checked on a signature pool's thread: steps 4-6 must refuse
+// alike (code and message) on both paths.
+const pool = createSignaturePool({ threads: 1 });
+t.teardown(() => pool.close());
+const pooled = () =>
+  createEventVerifier({ validator: world.validator, audience: SHIPPING, policy: STRICT_POLICY, now: () => NOW, signatures: pool });
+
+/** Both verifiers refuse `record` with `code`, and with the same message. */
+async function bothRefuse(t: Test, record: EventRecord, code: string, label: string) {
+  const here = await refuses(t, verifier(world).verify(record), code, label);
+  const there = await refuses(t, pooled().verify(record), code, `${label} (pool)`);
+  t.equal(there?.message, here?.message, `${label}: the same message on both paths`);
+}
 
 t.test('round trip: sealed by the producer, accepted by the consumer', async (t) => {
   const token = await messageToken(world);
@@ -243,7 +256,7 @@ t.test('step 4: proof present, cnf usable, proof valid under cnf', async (t) => 
   ];
   for (const [label, pending] of proofCases) {
     const record = encodeEvent({ attributes: attrs, data, messageToken: token, proof: await pending });
-    await refuses(t, verifier(world).verify(record), 'ERR_EVENT_PROOF_INVALID', label);
+    await bothRefuse(t, record, 'ERR_EVENT_PROOF_INVALID', label);
   }
   const okProof = await rawProof(header, JSON.stringify(claims));
   const ok = encodeEvent({ attributes: attrs, data, messageToken: token, proof: okProof });
@@ -271,12 +284,11 @@ t.test('step 5: the proof is bound to this record', async (t) => {
     'ERR_EVENT_PROOF_MISMATCH',
     'token moved to another event',
   );
-  // ... or moves A's token and proof together onto B's data and attributes.
-  await refuses(
+  // ... or moves A's token and proof together onto B's data and attributes (the digest does not
+  // match either: step 5 answers first, on both paths).
+  await bothRefuse(
     t,
-    verifier(world).verify(
-      withHeaders(recordB, { [HEADER.messageToken]: tokenA, [HEADER.proof]: recordA.headers[HEADER.proof] }),
-    ),
+    withHeaders(recordB, { [HEADER.messageToken]: tokenA, [HEADER.proof]: recordA.headers[HEADER.proof] }),
     'ERR_EVENT_PROOF_MISMATCH',
     'token and proof moved to another event',
   );
@@ -301,19 +313,9 @@ t.test('step 5: the proof is bound to this record', async (t) => {
 t.test('step 6: the digest covers the value bytes exactly', async (t) => {
   const record = await sealed(world);
   const altered = Buffer.from(record.value.toString('utf8').replace('1250', '1'));
-  await refuses(
-    t,
-    verifier(world).verify({ ...record, value: altered }),
-    'ERR_EVENT_DIGEST_MISMATCH',
-    'amount altered',
-  );
+  await bothRefuse(t, { ...record, value: altered }, 'ERR_EVENT_DIGEST_MISMATCH', 'amount altered');
   const reordered = encodeData(Object.fromEntries(Object.entries(orderData()).reverse()));
-  await refuses(
-    t,
-    verifier(world).verify({ ...record, value: reordered }),
-    'ERR_EVENT_DIGEST_MISMATCH',
-    'same JSON, other bytes',
-  );
+  await bothRefuse(t, { ...record, value: reordered }, 'ERR_EVENT_DIGEST_MISMATCH', 'same JSON, other bytes');
 });
 
 t.test('step 7: the token scope lists the event type', async (t) => {

@@ -52,8 +52,9 @@ export function consumerSettings(name: string) {
     JWKS_MAX_AGE_SECONDS: seconds(300, 24 * 3600),
     JWKS_COOLDOWN_SECONDS: seconds(30, 3600),
     /**
-     * Worker threads checking event-proof signatures (most of a record's verification) while the
-     * event loop handles earlier records; 0 checks them on the event loop.
+     * Worker threads checking event proofs (signature, strict JSON, claims, digest: most of a
+     * record's verification) while the event loop handles earlier records; 0 checks them on the
+     * event loop.
      */
     EVENT_VERIFY_THREADS: z.coerce.number().int().min(0).max(16).default(1),
     ...kafkaSettings,

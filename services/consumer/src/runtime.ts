@@ -34,7 +34,7 @@ export interface StartConsumerOptions {
   now?: () => number;
   /** RemoteKeySource.usable: a JWKS outage then retries records instead of dead-lettering them. */
   keysUsable?: () => boolean;
-  /** Proof signatures on this many worker threads (a signature pool), default 0: on the event loop. */
+  /** Event proofs checked on this many worker threads (a signature pool), default 0: on the event loop. */
   verifyThreads?: number;
   /** Tests only: a verifier other than @gatehouse/events' own. */
   verifier?: EventVerifier;
@@ -85,7 +85,7 @@ export async function startConsumer(options: StartConsumerOptions): Promise<Runn
       topics: [options.topic],
       fromBeginning: options.fromBeginning ?? true,
       // Verification has no side effects: the bus runs it for the next records while this one is
-      // applied and committed, so their signature checks (on the signature pool's threads) overlap
+      // applied and committed, so their proof checks (on the signature pool's threads) overlap
       // its database work and commit. A record whose handling failed is verified again on its
       // retry (the bus passes nothing then).
       prepare: (message) => verifier.verify(message),
