@@ -11,6 +11,7 @@ import { checkConsumerOptions, checkOutgoing, checkPartitions, checkTopic } from
 import { EventBusError } from './errors.ts';
 import { type KafkaConsumerTuning, startKafkaConsumer } from './kafka-consumer.ts';
 import { kafkajsLevel, kafkajsLogCreator } from './kafka-logger.ts';
+import { patchKafkajsRequestQueue } from './kafka-request-queue.ts';
 import type { Consumer, EventBus, Producer } from './types.ts';
 
 export interface KafkaSasl {
@@ -117,6 +118,8 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   checkOptions(options);
   const partitions = checkPartitions(options.partitions ?? 3);
   const logger = (options.logger ?? createLogger('event-bus', 'info')).child({ bus: 'kafka' });
+  // Without it every connection runs a 1 ms timer for as long as it lives (kafka-request-queue.ts).
+  if (!patchKafkajsRequestQueue()) logger.warn('kafkajs is not the version its request-queue fix was written for: connections may poll every 1 ms');
   const retry = { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000, ...options.retry };
   const kafka = new Kafka({
     clientId: options.clientId,
