@@ -76,12 +76,14 @@ t.test('the pool accepts and refuses exactly what the event loop does', async (t
   const other = signers[1]!;
   for (const s of signers) {
     const good = s.proof();
-    const [input] = good.split('.', 1);
+    const [header, , signature] = good.split('.');
+    const signingInput = good.slice(0, good.lastIndexOf('.'));
+    const foreign = `${signingInput}.${(s === other ? es256 : other).sign(signingInput)}`;
     const cases: Array<[string, ConfirmationKey, string, Uint8Array, unknown]> = [
       ['valid', s.cnf, good, VALUE, { claims: claimsFor('e-1'), digestMatches: true }],
       ['value changed', s.cnf, good, Buffer.from('{"order_id":"o-2"}'), { claims: claimsFor('e-1'), digestMatches: false }],
-      ['payload changed', s.cnf, `${input}.${b64(claimsFor('e-2'))}.${good.split('.')[2]}`, VALUE, BAD_SIGNATURE],
-      ['signature of another key', s.cnf, s.proof().replace(/[^.]+$/, (s === other ? es256 : other).sign(good.split('.').slice(0, 2).join('.'))), VALUE, BAD_SIGNATURE],
+      ['payload changed', s.cnf, `${header}.${b64(claimsFor('e-2'))}.${signature}`, VALUE, BAD_SIGNATURE],
+      ['signature of another key', s.cnf, foreign, VALUE, BAD_SIGNATURE],
       ['signature cut short', s.cnf, good.slice(0, -20), VALUE, BAD_SIGNATURE],
       ['not a compact JWS', s.cnf, 'not.a-jws', VALUE, refused('proof is not a compact JWS')],
       ['key of another algorithm', { ...s.cnf, alg: s.alg === 'ES256' ? 'ES384' : 'ES256' }, good, VALUE, refused('proof alg is not the cnf key algorithm')],
