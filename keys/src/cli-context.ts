@@ -130,16 +130,22 @@ export async function mutate(
         store: context.storePath,
         ...extra,
       });
+      // The audit record before any output: output can fail (a closed pipe), the record must not
+      // depend on it.
+      const auditFailure = await audit.append(records).then(
+        () => undefined,
+        (error: unknown) => {
+          // The store has changed: print the records so the operator can file them by hand.
+          context.io.err(records.map((record) => JSON.stringify(record)).join('\n'));
+          return new CliError(
+            'AUDIT_FAILED',
+            `store updated but the audit log ${context.auditPath} could not be written: ${String(error)}`,
+            EXIT.AUDIT,
+          );
+        },
+      );
       result.report();
-      await audit.append(records).catch((error: unknown) => {
-        // The store has changed: print the records so the operator can file them by hand.
-        context.io.err(records.map((record) => JSON.stringify(record)).join('\n'));
-        throw new CliError(
-          'AUDIT_FAILED',
-          `store updated but the audit log ${context.auditPath} could not be written: ${String(error)}`,
-          EXIT.AUDIT,
-        );
-      });
+      if (auditFailure !== undefined) throw auditFailure;
     } finally {
       await audit.close();
     }
