@@ -18,11 +18,16 @@
  *         proof under cnf and its digest (on a signature pool's thread), binding, scope, org and
  *         expiry policy.
  * events/s = records / (time from the first record handled to the last), per round; the table shows
- * the median round of each mode, the ratio full/off (target ≥ 0.8, never asserted) and the CPU per
- * record of the event loop, the signature thread and the process's other threads (/proc).
+ * the median round of each mode, the ratio full/off (target ≥ 0.8, never asserted), the CPU per
+ * record of the event loop, the signature thread and the process's other threads (/proc), and the
+ * shares of a CPU taken during the round by the broker's process, by the rest of the machine and by
+ * the hypervisor (steal). A round where other work or steal took more than 3% of a CPU is measured
+ * again, up to BENCH_RETRIES times per mode (the least disturbed attempt is kept).
  *
  * Environment: BENCH_EVENTS (5000, at most 6000), BENCH_TOKENS (50), BENCH_ROUNDS (5),
- * BENCH_VERIFY_THREADS (1, as the consumers' EVENT_VERIFY_THREADS; 0: proofs on the event loop).
+ * BENCH_VERIFY_THREADS (1, as the consumers' EVENT_VERIFY_THREADS; 0: proofs on the event loop),
+ * BENCH_FETCH_BYTES (1048576: what a fetch returns per partition, as a real broker answers kafkajs'
+ * default maxBytesPerPartition; see the producing step below), BENCH_RETRIES (BENCH_ROUNDS).
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, platform, tmpdir } from 'node:os';
@@ -45,6 +50,9 @@ const TOPIC = 'bench.orders';
 const AUDIENCE = 'urn:gatehouse:consumer:shipping';
 const CONSUMERS = ['urn:gatehouse:consumer:shipping', 'urn:gatehouse:consumer:invoicing'];
 const ROUND_TIMEOUT_MS = 120_000;
+const PARTITIONS = 3;
+/** Share of a CPU taken by other work, or stolen, above which a round counts as disturbed. */
+const DISTURBED = 0.03;
 
 type Mode = 'off' | 'full';
 
@@ -54,8 +62,12 @@ async function main(): Promise<number> {
   const events = numberSetting('BENCH_EVENTS', 5000, 10, 6000);
   const tokens = numberSetting('BENCH_TOKENS', 50, 1, 10_000);
   // The off mode swings by ±30% between rounds (its rate is the commit round trip's): 5 rounds.
+  // A disturbed round is measured again (see measureQuiet), BENCH_RETRIES times per mode at most.
   const rounds = numberSetting('BENCH_ROUNDS', 5, 1, 20);
+  const retries = numberSetting('BENCH_RETRIES', rounds, 0, 40);
   const threads = numberSetting('BENCH_VERIFY_THREADS', 1, 0, 16);
+  // What a fetch returns per partition (the consumer's maxBytesPerPartition, kafkajs' default).
+  const fetchBytes = numberSetting('BENCH_FETCH_BYTES', 1_048_576, 1024, 4_194_304);
 
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-events-'));
   const cleanup: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true })];
@@ -118,22 +130,31 @@ async function main(): Promise<number> {
 
     // The broker, and the records on it, once.
     let bus: EventBus;
+    let brokerPid: number | undefined;
     let broker = 'embedded bus (in process)';
     const missing = kafkaMockUnavailable();
     if (missing === undefined) {
       const mock = await startKafkaBroker();
       cleanup.push(() => mock.stop());
-      await mock.createTopic(TOPIC, 3);
+      await mock.createTopic(TOPIC, PARTITIONS);
+      brokerPid = mock.pid;
       // kafkajs' joins and stops at info would bury the table: warnings and errors only.
       bus = createKafkaBus({ brokers: mock.brokers, clientId: 'gatehouse-bench', logger: createLogger('event-bus', 'warn') });
-      broker = `Kafka wire protocol: librdkafka mock cluster at ${mock.brokers.join(',')}, 3 partitions, kafkajs`;
+      broker = `Kafka wire protocol: librdkafka mock cluster at ${mock.brokers.join(',')}, ${PARTITIONS} partitions, kafkajs`;
     } else {
       bus = createEmbeddedBus();
       broker = `embedded bus (Kafka mock unavailable: ${missing})`;
     }
     cleanup.push(() => bus.close());
     const producer = await bus.producer();
-    for (let i = 0; i < records.length; i += 500) await producer.send(TOPIC, records.slice(i, i + 500));
+    // One send per fetch's worth: a real broker fills a fetch with record batches up to what the
+    // consumer asks for (kafkajs: maxBytesPerPartition, 1 MB), but librdkafka's mock answers with
+    // one record batch per partition, whatever its size (its Fetch handler: "FIXME: Multiple
+    // messageSets ?"). Batches of BENCH_FETCH_BYTES per partition give its fetches a real broker's
+    // size, so kafkajs' fetch barrier (a new fetch once every batch of the last is handled) comes
+    // as often as it would on Kafka.
+    const perSend = recordsPerSend(records, fetchBytes, PARTITIONS);
+    for (let i = 0; i < records.length; i += perSend) await producer.send(TOPIC, records.slice(i, i + perSend));
     await producer.disconnect();
 
     // One verifier for the whole run, as a consumer has: its JWKS and token cache warm up once.
@@ -154,13 +175,29 @@ async function main(): Promise<number> {
 
     // One round per mode first, not counted: the first rounds of both modes ran 20-40% slower
     // (JIT, the broker's first reads of the log) and pulled the median of 5 down unevenly.
-    for (const mode of ['off', 'full'] as const) await measureRound(bus, events, handlers[mode], `${mode}-warm-up`);
+    const measure = (mode: Mode, label: string) => measureRound(bus, events, handlers[mode], label, brokerPid);
+    for (const mode of ['off', 'full'] as const) await measure(mode, `${mode}-warm-up`);
+    // A round disturbed by other work or by the hypervisor (steal reached 50% of a CPU in rounds
+    // on this VM) is measured again, at most BENCH_RETRIES times per mode; the least disturbed
+    // attempt is kept.
+    const spare: Record<Mode, number> = { off: retries, full: retries };
+    const measureQuiet = async (mode: Mode, label: string) => {
+      let kept = await measure(mode, label);
+      while (disturbance(kept) > DISTURBED && spare[mode] > 0) {
+        spare[mode] -= 1;
+        const again = await measure(mode, `${label}-again`);
+        if (disturbance(again) < disturbance(kept)) kept = again;
+      }
+      return kept;
+    };
     const results: Record<Mode, Round[]> = { off: [], full: [] };
     for (let round = 0; round < rounds; round++) {
       const order: Mode[] = round % 2 === 0 ? ['off', 'full'] : ['full', 'off'];
-      for (const mode of order) results[mode].push(await measureRound(bus, events, handlers[mode], `${mode}-${round}`));
+      for (const mode of order) results[mode].push(await measureQuiet(mode, `${mode}-${round}`));
     }
-    process.stdout.write(report({ events, tokens, rounds, threads, broker, results }));
+    const remeasured = { off: retries - spare.off, full: retries - spare.full };
+    const fetched = `${int.format(perSend / PARTITIONS)} records (${int.format(fetchBytes / 1024)} KiB) per partition per fetch`;
+    process.stdout.write(report({ events, tokens, rounds, threads, broker, fetched, results, remeasured }));
     return 0;
   } finally {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
@@ -171,7 +208,10 @@ interface Round {
   eventsPerSecond: number;
   /** CPU µs per record of this process's threads by kind, and the machine's other CPU (a share). */
   cpu: Record<ThreadKind, number> | undefined;
+  /** Shares of a CPU during the round: the broker's process, the rest of the machine, stolen. */
+  brokerShare: number | undefined;
   otherShare: number | undefined;
+  stealShare: number | undefined;
 }
 
 type ThreadKind = 'event loop' | 'signature thread' | 'other threads';
@@ -198,18 +238,20 @@ async function threadCpu(): Promise<Record<ThreadKind, number> | undefined> {
   }
 }
 
-/** One mode once: events/s, CPU per record by thread, and how busy the rest of the machine was. */
+/** One mode once: events/s, CPU per record by thread, the broker's CPU and how busy the rest was. */
 async function measureRound(
   bus: EventBus,
   count: number,
   handle: (message: OutgoingMessage) => Promise<unknown>,
   label: string,
+  brokerPid: number | undefined,
 ): Promise<Round> {
-  const [threadsBefore, machineBefore, selfBefore] = [await threadCpu(), await machineCpuSeconds(), await processCpuSeconds(process.pid)];
+  const readings = () => Promise.all([threadCpu(), machineCpuSeconds(), processCpuSeconds(process.pid), processCpuSeconds(brokerPid)]);
+  const [threadsBefore, machineBefore, selfBefore, brokerBefore] = await readings();
   const started = performance.now();
   const eventsPerSecond = await consumeAll(bus, count, handle, label);
   const seconds = (performance.now() - started) / 1000;
-  const [threadsAfter, machineAfter, selfAfter] = [await threadCpu(), await machineCpuSeconds(), await processCpuSeconds(process.pid)];
+  const [threadsAfter, machineAfter, selfAfter, brokerAfter] = await readings();
   let cpu: Round['cpu'];
   if (threadsBefore && threadsAfter) {
     const per = (kind: ThreadKind) => ((threadsAfter[kind] - threadsBefore[kind]) * 1000) / count;
@@ -217,9 +259,17 @@ async function measureRound(
   }
   const machine = delta(machineBefore?.busy, machineAfter?.busy);
   const self = delta(selfBefore, selfAfter);
-  // Everything else: the broker, and any other process (a test run, a build) that disturbs the round.
-  const otherShare = machine === undefined || self === undefined ? undefined : Math.max(0, machine - self) / seconds;
-  return { eventsPerSecond, cpu, otherShare };
+  // The broker (the mock's process) works for the consumer: its CPU grows with the rate, so it is
+  // counted apart from what disturbs the round (a test run, a build, another VM: steal).
+  const brokerCpu = brokerPid === undefined ? 0 : delta(brokerBefore, brokerAfter);
+  const share = (value: number | undefined) => (value === undefined ? undefined : Math.max(0, value) / seconds);
+  return {
+    eventsPerSecond,
+    cpu,
+    brokerShare: brokerPid === undefined ? undefined : share(brokerCpu),
+    otherShare: machine === undefined || self === undefined || brokerCpu === undefined ? undefined : share(machine - self - brokerCpu),
+    stealShare: share(delta(machineBefore?.steal, machineAfter?.steal)),
+  };
 }
 
 function report(run: {
@@ -228,7 +278,9 @@ function report(run: {
   rounds: number;
   threads: number;
   broker: string;
+  fetched: string;
   results: Record<Mode, Round[]>;
+  remeasured: Record<Mode, number>;
 }): string {
   const { results } = run;
   const medianRound = (list: Round[]) =>
@@ -246,33 +298,56 @@ function report(run: {
     us(round, 'event loop'),
     us(round, 'signature thread'),
     us(round, 'other threads'),
+    pct(round.brokerShare),
     pct(round.otherShare),
+    pct(round.stealShare),
   ];
-  const busiest = Math.max(...[...results.off, ...results.full].map((r) => r.otherShare ?? 0));
+  const rounds = [...results.off, ...results.full];
+  const busiest = Math.max(...rounds.map((r) => r.otherShare ?? 0));
+  const stolen = Math.max(...rounds.map((r) => r.stealShare ?? 0));
+  const { remeasured } = run;
   const signatures =
     run.threads === 0 ? 'on the event loop (BENCH_VERIFY_THREADS=0)' : `on ${run.threads} signature thread(s) (EVENT_VERIFY_THREADS default: 1)`;
   return [
     `bench:events — ${int.format(run.events)} orders.created events, ${run.tokens} message tokens, ${run.rounds} rounds per mode after a warm-up round (median round shown)`,
     `broker: ${run.broker}; node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0]!.toFixed(2)} at the end`,
-    `consumer: kafkajs through @gatehouse/event-bus, commit after each record, prepare lookahead 32 per partition (the bus default); full mode: proofs (signature, JSON, digest) checked ${signatures}`,
+    `consumer: kafkajs through @gatehouse/event-bus, ${run.fetched}, commit after each record, prepare lookahead 32 per partition (the bus default); full mode: proofs (signature, JSON, digest) checked ${signatures}`,
     '',
     table(
       [
-        ['mode', 'what the consumer does per record', 'events/s', 'rounds', 'vs off', 'event loop µs/rec', 'signature thread µs/rec', 'other threads µs/rec', 'rest of machine'],
+        ['mode', 'what the consumer does per record', 'events/s', 'rounds', 'vs off', 'event loop µs/rec', 'signature thread µs/rec', 'other threads µs/rec', 'broker', 'rest of machine', 'steal'],
         row('off', 'decode envelope only', off, '1.00x'),
         row('full', 'token + proof + digest + scope + org + policy', full, `${ratio.toFixed(2)}x`),
       ],
-      new Set([2, 4, 5, 6, 7, 8]),
+      new Set([2, 4, 5, 6, 7, 8, 9, 10]),
     ),
     '',
-    // The broker needs 0-4% here; the off mode (bound by the commit round trip) is the first to
-    // slow down when something else runs, which flatters the ratio.
-    ...(busiest > 0.05
-      ? [`WARNING: the rest of the machine used up to ${pct(busiest)} of a CPU during a round (0-4% when quiet): the rates, the off mode's first, are disturbed; rerun on a quiet machine.`, '']
+    `disturbed rounds measured again (steal or other work above ${pct(DISTURBED)} of a CPU, at most BENCH_RETRIES per mode): off ${remeasured.off}, full ${remeasured.full}`,
+    '',
+    // The off mode (bound by the commit round trip) is the first to slow down when something else
+    // takes a CPU, which flatters the ratio: a round disturbed by other work or by the hypervisor
+    // (steal) is said so.
+    ...(busiest > DISTURBED || stolen > DISTURBED
+      ? [`WARNING: during a round the rest of the machine used up to ${pct(busiest)} of a CPU and steal reached ${pct(stolen)} (quiet: under ${pct(DISTURBED)} each): the rates, the off mode's first, are disturbed; rerun on a quiet machine.`, '']
       : []),
     `target: full validation ≥ 0.80x of validation off — ${ratio >= 0.8 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}x)`,
     '',
   ].join('\n');
+}
+
+/** How far a round was disturbed: the larger of other work's and steal's share of a CPU. */
+function disturbance(round: Round): number {
+  return Math.max(round.otherShare ?? 0, round.stealShare ?? 0);
+}
+
+/** Records per producer send so each partition's record batch holds about `bytes` of records. */
+function recordsPerSend(records: readonly OutgoingMessage[], bytes: number, partitions: number): number {
+  let total = 0;
+  for (const { key, value, headers } of records) {
+    total += (key?.length ?? 0) + value.length;
+    for (const [name, header] of Object.entries(headers)) total += name.length + Buffer.byteLength(header);
+  }
+  return Math.max(1, Math.floor(bytes / (total / records.length))) * partitions;
 }
 
 /** Reads every record once in a fresh group; events/s from the first record handled to the last. */

@@ -185,10 +185,16 @@ export async function startKafkaConsumer<P>(context: Context, options: ConsumerO
       // eachBatch rather than eachMessage: prepare (the lookahead) needs the messages after the
       // one being handled.
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-        const messages = batch.messages.map((message) => toDelivered(batch.topic, batch.partition, message));
+        // Converted as the walk and its lookahead reach them, not the whole batch up front: a
+        // fetch hands over every partition's batch (~1 MB each) in one event-loop turn, and
+        // converting them all first held back each partition's first records and their checks.
+        const fetched = batch.messages;
+        const messages: DeliveredMessage[] = [];
         const lookahead = new Lookahead(options);
-        for (let index = 0; index < messages.length; index++) {
+        for (let index = 0; index < fetched.length; index++) {
           if (!isRunning() || isStale() || stopping.signal.aborted) break;
+          const end = Math.min(fetched.length, index + lookahead.reach() + 1);
+          while (messages.length < end) messages.push(toDelivered(batch.topic, batch.partition, fetched[messages.length]!));
           const message = messages[index]!;
           const work = handleUntilDone(message, heartbeat, lookahead.take(messages, index));
           inHand.add(work);

@@ -13,6 +13,8 @@ import { promisify } from 'node:util';
 export interface KafkaBrokerHandle {
   /** host:port bootstrap addresses, for KafkaBusOptions.brokers. */
   brokers: string[];
+  /** The mock's process (benchmarks count its CPU apart from the rest of the machine). */
+  pid: number | undefined;
   /** Every broker drops its connections and refuses new ones; the log is kept. */
   down(): Promise<void>;
   /** Brokers accept connections again. */
@@ -153,6 +155,7 @@ export async function startKafkaBroker(options: { brokerCount?: number } = {}): 
   let stopped: Promise<void> | undefined;
   return {
     brokers: bootstraps.split(','),
+    pid: child.pid,
     down: () => command('down'),
     up: () => command('up'),
     createTopic: (topic, partitions) => command(`topic ${topic} ${partitions}`),
