@@ -27,9 +27,12 @@
  * Environment: BENCH_EVENTS (5000, at most 6000), BENCH_TOKENS (50), BENCH_ROUNDS (5),
  * BENCH_VERIFY_THREADS (1, as the consumers' EVENT_VERIFY_THREADS; 0: proofs on the event loop),
  * BENCH_FETCH_BYTES (1048576: what a fetch returns per partition, as a real broker answers kafkajs'
- * default maxBytesPerPartition; see the producing step below), BENCH_RETRIES (BENCH_ROUNDS).
+ * default maxBytesPerPartition; see the producing step below), BENCH_RETRIES (BENCH_ROUNDS),
+ * BENCH_PROOF_ALG (ES256, the development default; or EdDSA, RS256, PS256: the sales producer key's
+ * algorithm, which the consumers then list in EVENT_PROOF_ALGORITHMS).
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -56,6 +59,9 @@ const DISTURBED = 0.03;
 
 type Mode = 'off' | 'full';
 
+/** Producer key algorithms the bench can set up (ES256: the token service's own dev key). */
+const PROOF_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'];
+
 async function main(): Promise<number> {
   // At most 6,000: librdkafka's mock cluster keeps about 5 MB per partition and drops older
   // records, so a larger run would wait for records that are gone (~1.5 KB each, 3 partitions).
@@ -68,11 +74,17 @@ async function main(): Promise<number> {
   const threads = numberSetting('BENCH_VERIFY_THREADS', 1, 0, 16);
   // What a fetch returns per partition (the consumer's maxBytesPerPartition, kafkajs' default).
   const fetchBytes = numberSetting('BENCH_FETCH_BYTES', 1_048_576, 1024, 4_194_304);
+  const proofAlg = process.env.BENCH_PROOF_ALG?.trim() || 'ES256';
+  if (!PROOF_ALGORITHMS.includes(proofAlg)) {
+    throw new BenchError(`BENCH_PROOF_ALG=${proofAlg}: expected one of ${PROOF_ALGORITHMS.join(', ')}`);
+  }
 
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-events-'));
   const cleanup: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true })];
   try {
-    // Token service, in process (its work is done before the measured part starts).
+    // Token service, in process (its work is done before the measured part starts). It generates
+    // an ES256 sales key of its own; another algorithm's key is put where it would write it.
+    if (proofAlg !== 'ES256') await writeProducerKey(join(dir, 'clients'), proofAlg);
     const port = await freePort();
     const config = loadTokenServiceConfig({
       NODE_ENV: 'test',
@@ -167,6 +179,8 @@ async function main(): Promise<number> {
       audience: AUDIENCE,
       policy: DEFAULT_EXPIRY_POLICY,
       ...(signatures ? { signatures } : {}),
+      // As a consumer configured with EVENT_PROOF_ALGORITHMS for this producer key.
+      ...(proofAlg === 'ES256' ? {} : { proofAlgorithms: [proofAlg] }),
     });
     const handlers: Record<Mode, (message: OutgoingMessage) => Promise<unknown>> = {
       off: async (message) => decodeEvent(message),
@@ -197,7 +211,7 @@ async function main(): Promise<number> {
     }
     const remeasured = { off: retries - spare.off, full: retries - spare.full };
     const fetched = `${int.format(perSend / PARTITIONS)} records (${int.format(fetchBytes / 1024)} KiB) per partition per fetch`;
-    process.stdout.write(report({ events, tokens, rounds, threads, broker, fetched, results, remeasured }));
+    process.stdout.write(report({ events, tokens, rounds, threads, proofAlg, broker, fetched, results, remeasured }));
     return 0;
   } finally {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
@@ -277,6 +291,7 @@ function report(run: {
   tokens: number;
   rounds: number;
   threads: number;
+  proofAlg: string;
   broker: string;
   fetched: string;
   results: Record<Mode, Round[]>;
@@ -311,7 +326,7 @@ function report(run: {
   return [
     `bench:events — ${int.format(run.events)} orders.created events, ${run.tokens} message tokens, ${run.rounds} rounds per mode after a warm-up round (median round shown)`,
     `broker: ${run.broker}; node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0]!.toFixed(2)} at the end`,
-    `consumer: kafkajs through @gatehouse/event-bus, ${run.fetched}, commit after each record, prepare lookahead 32 per partition (the bus default); full mode: proofs (signature, JSON, digest) checked ${signatures}`,
+    `consumer: kafkajs through @gatehouse/event-bus, ${run.fetched}, commit after each record, prepare lookahead 32 per partition (the bus default); full mode: ${run.proofAlg} proofs (signature, JSON, digest) checked ${signatures}`,
     '',
     table(
       [
@@ -333,6 +348,23 @@ function report(run: {
     `target: full validation ≥ 0.80x of validation off — ${ratio >= 0.8 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}x)`,
     '',
   ].join('\n');
+}
+
+/**
+ * The sales client's key pair for BENCH_PROOF_ALG, as the token service's development set-up writes
+ * its ES256 one (token-service/src/clients.ts): the public JWKS marked dev, the private JWK beside it.
+ */
+async function writeProducerKey(clientsDir: string, alg: string): Promise<void> {
+  const rsa = alg === 'RS256' || alg === 'PS256';
+  const { privateKey } = rsa ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
+  const jwk = (privateKey as KeyObject).export({ format: 'jwk' });
+  const publicMembers = rsa ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
+  // RFC 7638 thumbprint: the required members, in lexicographic order (as written above).
+  const kid = createHash('sha256').update(JSON.stringify(publicMembers)).digest('base64url');
+  const meta = { kid, alg, use: 'sig' };
+  await mkdir(clientsDir, { recursive: true, mode: 0o700 });
+  await writeFile(join(clientsDir, 'sales.private.jwk.json'), JSON.stringify({ ...jwk, ...meta }), { mode: 0o600 });
+  await writeFile(join(clientsDir, 'sales.jwks.json'), JSON.stringify({ dev: true, keys: [{ ...publicMembers, ...meta }] }));
 }
 
 /** How far a round was disturbed: the larger of other work's and steal's share of a CPU. */

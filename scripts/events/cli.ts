@@ -5,12 +5,13 @@
  *
  * Settings (environment, like the services): KAFKA_BROKERS and the other KAFKA_* settings of
  * @gatehouse/event-bus (SASL/TLS), TOKEN_SERVICE_URL (issuer, JWKS at <url>/jwks),
- * EXPIRY_POLICY_FILE (the consumers' policy; their default otherwise).
+ * EXPIRY_POLICY_FILE (the consumers' policy; their default otherwise), EVENT_PROOF_ALGORITHMS (as
+ * the consumers' setting).
  * The embedded bus of `npm start` lives inside that process: set EVENTS_TAIL=<topic> there instead.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, httpUrl, loadConfig } from '@gatehouse/config';
-import { DEFAULT_EXPIRY_POLICY } from '@gatehouse/consumer';
+import { DEFAULT_EXPIRY_POLICY, proofAlgorithms } from '@gatehouse/consumer';
 import { type EventBus, kafkaOptionsFromConfig, kafkaSettings, createKafkaBus } from '@gatehouse/event-bus';
 import { parseExpiryPolicy } from '@gatehouse/events';
 import { createLogger } from '@gatehouse/observability';
@@ -24,6 +25,7 @@ const USAGE = `usage: npm run events -- tail <topic> [--from-beginning | --from-
 const schema = z.object({
   TOKEN_SERVICE_URL: httpUrl().default('http://localhost:4000'),
   EXPIRY_POLICY_FILE: z.string().min(1).optional(),
+  EVENT_PROOF_ALGORITHMS: proofAlgorithms(),
   ...kafkaSettings,
 });
 
@@ -97,7 +99,8 @@ export async function runEventsCli(argv: string[], io: CliIo): Promise<number> {
   });
   let verdicts;
   try {
-    verdicts = consumerVerdicts(validator, policy, values.as?.split(',').map((s) => s.trim()));
+    const only = values.as?.split(',').map((s) => s.trim());
+    verdicts = consumerVerdicts(validator, policy, { only, proofAlgorithms: config.EVENT_PROOF_ALGORITHMS });
   } catch (error) {
     io.err((error as Error).message);
     return 2;

@@ -47,14 +47,22 @@ export interface Verdicts {
   judge(message: DeliveredMessage): Promise<Verdict[]>;
 }
 
+export interface VerdictOptions {
+  /** These consumers' verdicts only (default: every consumer). */
+  only?: string[] | undefined;
+  /** EVENT_PROOF_ALGORITHMS, as the consumers are configured; the verifier's default otherwise. */
+  proofAlgorithms?: string[];
+}
+
 /** One verifier per consumer, as the consumers themselves build them. */
-export function consumerVerdicts(validator: Validator, policy: ExpiryPolicy, only?: string[]): Verdicts {
+export function consumerVerdicts(validator: Validator, policy: ExpiryPolicy, options: VerdictOptions = {}): Verdicts {
+  const { only, proofAlgorithms } = options;
   const names = only && only.length > 0 ? only : Object.keys(CONSUMERS);
   const verifiers = new Map<string, EventVerifier>();
   for (const name of names) {
     const audience = CONSUMERS[name];
     if (audience === undefined) throw new Error(`unknown consumer ${name} (known: ${Object.keys(CONSUMERS).join(', ')})`);
-    verifiers.set(name, createEventVerifier({ validator, audience, policy }));
+    verifiers.set(name, createEventVerifier({ validator, audience, policy, ...(proofAlgorithms ? { proofAlgorithms } : {}) }));
   }
   return {
     async judge(message) {

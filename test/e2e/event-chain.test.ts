@@ -219,6 +219,14 @@ t.test('events tail prints records decoded, with each consumer verdict', async (
     printed.verdicts.map((v: { consumer: string; outcome: string; detail: string }) => `${v.consumer}:${v.outcome}:${v.detail}`),
     ['shipping:accepted:fresh', 'invoicing:accepted:fresh'],
   );
+  // EVENT_PROOF_ALGORITHMS as the consumers read it: without the producer's ES256, its key is refused.
+  const narrowed: string[] = [];
+  const env = { TOKEN_SERVICE_URL: stack.urls['token-service'], EVENT_PROOF_ALGORITHMS: 'ES384' };
+  t.equal(await runEventsCli(['tail', 'orders', '--limit', '1', '--json'], { out: (x) => narrowed.push(x), err: (x) => narrowed.push(x), env, bus: stack.bus }), 0);
+  t.same(
+    JSON.parse(narrowed[0]!).verdicts.map((v: { consumer: string; outcome: string; detail: string }) => `${v.consumer}:${v.outcome}:${v.detail}`),
+    ['shipping:refused:ERR_EVENT_CNF_INVALID', 'invoicing:refused:ERR_EVENT_CNF_INVALID'],
+  );
   const dlq: string[] = [];
   await runEventsCli(['tail', 'orders.shipping.dlq', '--limit', '1'], {
     out: (text) => dlq.push(text),
@@ -234,4 +242,7 @@ t.test('events tail prints records decoded, with each consumer verdict', async (
   t.match(String(usage[0]), /usage: npm run events -- tail/);
   t.equal(await runEventsCli(['tail', 'orders'], { out: () => {}, err: (x) => usage.push(x), env: {} }), 78);
   t.match(String(usage[1]), /KAFKA_BROKERS/);
+  const symmetric = { TOKEN_SERVICE_URL: stack.urls['token-service'], EVENT_PROOF_ALGORITHMS: 'HS256' };
+  t.equal(await runEventsCli(['tail', 'orders'], { out: () => {}, err: (x) => usage.push(x), env: symmetric, bus: stack.bus }), 78);
+  t.match(String(usage[2]), /EVENT_PROOF_ALGORITHMS: HS256 is not an asymmetric JWS algorithm/);
 });

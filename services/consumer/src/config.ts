@@ -5,9 +5,10 @@
  * is only fit for development.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, httpUrl, logLevel, mode, seconds } from '@gatehouse/config';
+import { ConfigError, httpUrl, list, logLevel, mode, seconds } from '@gatehouse/config';
 import { kafkaSettings, kafkaSettingsIssues } from '@gatehouse/event-bus';
-import { type ExpiryPolicy, parseExpiryPolicy } from '@gatehouse/events';
+import { DEFAULT_PROOF_ALGORITHMS, type ExpiryPolicy, parseExpiryPolicy } from '@gatehouse/events';
+import { SUPPORTED_ALGORITHMS } from '@gatehouse/validator';
 import { z } from 'zod';
 
 /**
@@ -31,6 +32,26 @@ export const topicName = (fallback: string) =>
     .default(fallback);
 
 export const host = () => z.string().min(1).default('127.0.0.1');
+
+/**
+ * EVENT_PROOF_ALGORITHMS: the JWS algorithms a producer's proof key (the message token's cnf key)
+ * may use, comma-separated; ES256 and EdDSA by default. An RSA producer key (RS256, PS256) is ~3x
+ * cheaper to verify and ~20x dearer to sign, with ~256 bytes more per record (docs/events.md).
+ * Asymmetric only: with HS* every consumer holding the secret could forge a producer's proof.
+ */
+export const proofAlgorithms = () =>
+  list([...DEFAULT_PROOF_ALGORITHMS]).pipe(
+    z
+      .array(z.string())
+      .min(1, 'at least one algorithm')
+      .superRefine((algorithms, ctx) => {
+        for (const alg of algorithms) {
+          if (SUPPORTED_ALGORITHMS.has(alg)) continue;
+          const known = [...SUPPORTED_ALGORITHMS].join(', ');
+          ctx.addIssue({ code: 'custom', message: `${alg} is not an asymmetric JWS algorithm (${known})` });
+        }
+      }),
+  );
 
 /** Settings every consumer has, named as in the gateway and the token service where they overlap. */
 export function consumerSettings(name: string) {
@@ -57,6 +78,7 @@ export function consumerSettings(name: string) {
      * event loop.
      */
     EVENT_VERIFY_THREADS: z.coerce.number().int().min(0).max(16).default(1),
+    EVENT_PROOF_ALGORITHMS: proofAlgorithms(),
     ...kafkaSettings,
   };
 }
@@ -91,6 +113,8 @@ export interface ConsumerServiceConfig extends OwnSettings {
   jwksCooldownSeconds: number;
   /** EVENT_VERIFY_THREADS: signature-pool threads, 0 = on the event loop. */
   verifyThreads: number;
+  /** EVENT_PROOF_ALGORITHMS: what a proof (its producer's cnf key) may be signed with. */
+  proofAlgorithms: string[];
   /** Every parsed setting, for busFromSettings (the Kafka ones). */
   settings: SharedSettings;
 }
@@ -162,6 +186,7 @@ export function consumerConfig(
     jwksMaxAgeSeconds: c.JWKS_MAX_AGE_SECONDS,
     jwksCooldownSeconds: c.JWKS_COOLDOWN_SECONDS,
     verifyThreads: c.EVENT_VERIFY_THREADS,
+    proofAlgorithms: c.EVENT_PROOF_ALGORITHMS,
     settings: c,
   };
 }

@@ -10,6 +10,7 @@ export {
   DEFAULT_EXPIRY_POLICY,
   host,
   type OwnSettings,
+  proofAlgorithms,
   topicName,
 } from './config.ts';
 export { REVOKED_JTI_PREFIX, redisDenyList } from './deny-list.ts';

@@ -36,6 +36,8 @@ export interface StartConsumerOptions {
   keysUsable?: () => boolean;
   /** Event proofs checked on this many worker threads (a signature pool), default 0: on the event loop. */
   verifyThreads?: number;
+  /** What an event proof may be signed with (EVENT_PROOF_ALGORITHMS); the verifier's default otherwise. */
+  proofAlgorithms?: string[];
   /** Tests only: a verifier other than @gatehouse/events' own. */
   verifier?: EventVerifier;
 }
@@ -61,6 +63,7 @@ export async function startConsumer(options: StartConsumerOptions): Promise<Runn
       now,
       ...(options.keysUsable ? { keysUsable: options.keysUsable } : {}),
       ...(signatures ? { signatures } : {}),
+      ...(options.proofAlgorithms ? { proofAlgorithms: options.proofAlgorithms } : {}),
     });
   const producer = await options.bus.producer().catch(async (error: unknown) => {
     await signatures?.close();

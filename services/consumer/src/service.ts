@@ -138,6 +138,7 @@ export async function buildConsumerService(
       apply: spec.apply,
       now,
       verifyThreads: config.verifyThreads,
+      proofAlgorithms: config.proofAlgorithms,
       ...(remote ? { keysUsable: () => remote.usable } : {}),
     });
     let closed: Promise<void> | undefined;

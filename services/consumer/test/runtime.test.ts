@@ -184,6 +184,33 @@ t.test('with proof signatures on a signature pool (EVENT_VERIFY_THREADS): applie
   );
 });
 
+t.test('EVENT_PROOF_ALGORITHMS: an RSA producer key is refused by default, accepted when listed', async (t) => {
+  const rsa = await makeWorld({ producerAlg: 'RS256' });
+  // RS256 is not in the default list: the cnf key itself is refused, before any signature check.
+  const strict = await startRuntime(t, rsa);
+  const refused = await rsa.order(alice);
+  await strict.publish(refused);
+  await until(() => (strict.deadLettered().length > 0 ? true : undefined), 'the record dead-lettered');
+  t.same(
+    strict.deadLettered().map((m) => [m.headers.ce_id, m.headers[HEADER.dlqReason]]),
+    [[refused.headers.ce_id, 'ERR_EVENT_CNF_INVALID']],
+  );
+  // Listed: the same producer's events are applied, on the event loop and on a signature pool; a
+  // forgery is still refused.
+  for (const verifyThreads of [0, 1]) {
+    const rt = await startRuntime(t, rsa, { proofAlgorithms: ['ES256', 'RS256'], verifyThreads });
+    const good = await rsa.order(bob);
+    const forged = await rsa.order(bob, { orderId: good.headers.ce_subject!, signer: await rsa.forger() });
+    await rt.publish(forged, good);
+    t.match(await rt.applied(good), { customer: bob.sub, basis: 'fresh' }, `applied (${verifyThreads} threads)`);
+    t.same(
+      rt.deadLettered().map((m) => [m.headers.ce_id, m.headers[HEADER.dlqReason]]),
+      [[forged.headers.ce_id, 'ERR_EVENT_PROOF_INVALID']],
+      `a forgery refused (${verifyThreads} threads)`,
+    );
+  }
+});
+
 t.test('a revoked message token is refused (deny list answers yes)', async (t) => {
   const token = await world.messageToken(alice, { jti: 'revoked-1' });
   const rt = await startRuntime(t, world, { denyList: { has: async (jti) => jti === 'revoked-1' } });

@@ -41,6 +41,7 @@ t.test('development defaults', async (t) => {
     dlqTopic: 'orders.shipping.dlq',
     auditLog: '.gatehouse/audit/shipping.jsonl',
     verifyThreads: 1,
+    proofAlgorithms: ['ES256', 'EdDSA'],
   });
   t.same(config.expiryPolicy, DEFAULT_EXPIRY_POLICY, "docs/events.md's replay policy");
   t.same(config.expiryPolicy.replay, { allowedClients: ['sales'], eventTypes: ['orders.created'], maxEventAgeSeconds: 604_800 });
@@ -56,6 +57,7 @@ t.test('own settings override the defaults', async (t) => {
     EVENT_VERIFY_THREADS: '0',
   });
   t.equal(config.verifyThreads, 0, 'signatures on the event loop');
+  t.same(loadShippingConfig({ EVENT_PROOF_ALGORITHMS: ' RS256, ES256 ' }).proofAlgorithms, ['RS256', 'ES256']);
   t.match(config, { port: 5200, groupId: 'shipping-eu', dlqTopic: 'orders.shipping-eu.dlq', eventsTopic: 'orders-eu' });
   t.equal(config.tokenServiceUrl, 'http://localhost:4000', 'trailing slash dropped: it is the exact issuer');
 });
@@ -67,6 +69,10 @@ t.test('bad values are refused naming the setting', async (t) => {
   t.same(refusedSettings({ REDIS_URL: 'http://redis' }), ['REDIS_URL']);
   for (const threads of ['17', '-1', '1.5', 'many']) {
     t.same(refusedSettings({ EVENT_VERIFY_THREADS: threads }), ['EVENT_VERIFY_THREADS'], `EVENT_VERIFY_THREADS=${threads}`);
+  }
+  // Symmetric (a consumer could forge), none, unknown, or an empty list.
+  for (const algorithms of ['HS256', 'ES256,none', 'ES257', ',']) {
+    t.same(refusedSettings({ EVENT_PROOF_ALGORITHMS: algorithms }), ['EVENT_PROOF_ALGORITHMS'], `EVENT_PROOF_ALGORITHMS=${algorithms}`);
   }
   t.same(refusedSettings({ KAFKA_BROKERS: 'kafka:9092', KAFKA_SASL_MECHANISM: 'plain' }).includes('KAFKA_SASL_USERNAME'), true);
 });

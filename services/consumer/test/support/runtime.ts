@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   db?: Database;
   /** Signature-pool threads (default 0: on the event loop). */
   verifyThreads?: number;
+  /** EVENT_PROOF_ALGORITHMS (default: the verifier's own). */
+  proofAlgorithms?: string[];
 }
 
 export async function startRuntime(t: Test, world: World, options: RuntimeOptions = {}) {
@@ -74,6 +76,7 @@ export async function startRuntime(t: Test, world: World, options: RuntimeOption
     apply: options.apply ?? recordEffect,
     now,
     ...(options.verifyThreads ? { verifyThreads: options.verifyThreads } : {}),
+    ...(options.proofAlgorithms ? { proofAlgorithms: options.proofAlgorithms } : {}),
   });
   const producer: Producer = await embedded.producer();
   t.teardown(async () => {

@@ -39,10 +39,10 @@ interface KeyPair {
   privateJwk: JWK;
 }
 
-async function makeKey(kid: string): Promise<KeyPair> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
-  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' };
+async function makeKey(kid: string, alg = 'ES256'): Promise<KeyPair> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
   return { kid, privateKey, publicJwk, privateJwk };
 }
 
@@ -76,18 +76,24 @@ export interface World {
   accessToken(user: User, scope: string, overrides?: Record<string, unknown>): Promise<string>;
   /** An orders.created event for this user, sealed by the producer. */
   order(user: User, input?: SealInput): Promise<EventRecord>;
-  /** A signer with a key nobody bound in a token. */
+  /** A signer with a key nobody bound in a token (the producer's kid and algorithm). */
   forger(): Promise<ProofSigner>;
 }
 
 let serial = 0;
 
-export async function makeWorld(): Promise<World> {
+export interface WorldOptions {
+  /** The producer's proof key algorithm (default ES256): its cnf key in every message token. */
+  producerAlg?: string;
+}
+
+export async function makeWorld(options: WorldOptions = {}): Promise<World> {
   const issuer = await makeKey('issuer-1');
-  const producer = await makeKey('sales-1');
+  const producer = await makeKey('sales-1', options.producerAlg);
   const signer = await createProofSigner(producer.privateJwk as Record<string, unknown>, { now });
   const jwks = { keys: [issuer.publicJwk] };
-  const { kty, crv, x, y, kid, alg } = producer.publicJwk;
+  // The public members only (EC: crv, x, y; RSA: n, e); JSON drops the undefined ones.
+  const { kty, crv, x, y, n, e, kid, alg } = producer.publicJwk;
 
   const messageToken = (user: User, overrides: Record<string, unknown> = {}) =>
     signJwt(issuer, 'message+jwt', {
@@ -103,7 +109,7 @@ export async function makeWorld(): Promise<World> {
       subscription_level: user.level,
       roles: user.roles,
       act: { sub: 'gateway', client_id: 'gateway' },
-      cnf: { jwk: { kty, crv, x, y, kid, alg } },
+      cnf: { jwk: { kty, crv, x, y, n, e, kid, alg } },
       txn: `txn-${serial}`,
       ...overrides,
     });
@@ -176,7 +182,7 @@ export async function makeWorld(): Promise<World> {
       }),
     order,
     async forger() {
-      const other = await makeKey('sales-1');
+      const other = await makeKey('sales-1', options.producerAlg);
       return createProofSigner(other.privateJwk as Record<string, unknown>, { now });
     },
   };
