@@ -43,13 +43,19 @@ export class Lookahead<P> {
 
   /**
    * How many messages after the one about to be handled the next take() may start: none while
-   * more than half the window is prepared; a quarter of it for an empty window (a new batch: the
+   * more than half the window after it is prepared; a quarter of it for an empty window (a new batch: the
    * partitions' first messages, all fetched at once, get their work done before the rest of their
    * windows queues behind it); else the whole window. An adapter need not read further.
    */
   reach(): number {
-    if (this.#prepare === undefined || this.#started.size > this.#depth / 2) return 0;
-    return this.#started.size === 0 ? Math.ceil(this.#depth / 4) : this.#depth;
+    if (this.#prepare === undefined) return 0;
+    const size = this.#started.size;
+    if (size === 0) return Math.ceil(this.#depth / 4);
+    // `size` counts the message about to be handled as well as those prepared after it. Counting
+    // only the latter, a refill starts exactly half a window: 16 checks make one message to a
+    // signature pool's thread, where 17 made two (16 + 1), and each message costs the event loop
+    // a thread's wake-up and answer (bench/README.md, "Session 8").
+    return size - 1 > this.#depth / 2 ? 0 : this.#depth;
   }
 
   /** Drops what was prepared and not taken (the messages go to another owner, or come again). */
