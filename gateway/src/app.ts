@@ -168,6 +168,8 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
       secureCookies: config.BFF_REDIRECT_URI.startsWith('https://'),
       allowedOrigins: config.CORS_ORIGINS,
       audit,
+      // Refreshes claimed on Redis: one rotation per session across the replicas.
+      ...(redis ? { redis } : {}),
     });
   }
 

@@ -1,5 +1,6 @@
 import { createAuditLog, memoryAuditSink } from '@gatehouse/observability';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import * as client from 'openid-client';
 import t, { type Test } from 'tap';
 import { Browser, submitLogin } from '../../token-service/test/support/browser.ts';
@@ -15,6 +16,8 @@ import { bff, csrfGuard, sessionAuthenticator } from '../src/bff/index.ts';
 import { deriveCookieKey, unseal } from '../src/bff/cookie-crypto.ts';
 import type { Session } from '../src/bff/session.ts';
 import { installProblemHandlers, sendProblem } from '../src/problem.ts';
+import { createGatewayRedis, waitReady } from '../src/rate-limit/redis.ts';
+import { redisServerOrSkip } from '../../token-service/test/support/redis-server.ts';
 
 const COOKIE_SECRET = 'test-cookie-secret-0123456789-abcdefghijkl';
 const COOKIE = 'gatehouse-session';
@@ -26,20 +29,25 @@ interface Harness {
   audit: Array<Record<string, unknown>>;
 }
 
+interface StartOptions {
+  /** Refresh claims on this Redis (the gateway passes its own). */
+  redis?: Redis;
+}
+
 /** A token service and a small Fastify app with the BFF plus two session-authenticated routes. */
-async function start(t: Test, tsEnv: Record<string, string> = {}, refreshSkewSeconds = 30): Promise<Harness> {
+async function start(t: Test, tsEnv: Record<string, string> = {}, refreshSkewSeconds = 30, options: StartOptions = {}): Promise<Harness> {
   // The token service must know our callback URL (and so our port) before we listen: another
   // process may take the port in between, so retry on EADDRINUSE.
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await startOnce(t, tsEnv, refreshSkewSeconds);
+      return await startOnce(t, tsEnv, refreshSkewSeconds, options);
     } catch (error) {
       if ((error as { code?: string }).code !== 'EADDRINUSE' || attempt >= 5) throw error;
     }
   }
 }
 
-async function startOnce(t: Test, tsEnv: Record<string, string> = {}, refreshSkewSeconds = 30): Promise<Harness> {
+async function startOnce(t: Test, tsEnv: Record<string, string>, refreshSkewSeconds: number, options: StartOptions): Promise<Harness> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const ts = await startTokenService(t, {
@@ -48,6 +56,29 @@ async function startOnce(t: Test, tsEnv: Record<string, string> = {}, refreshSke
     ...tsEnv,
   });
   const sink = memoryAuditSink();
+  let app: FastifyInstance;
+  try {
+    app = await listenReplica(ts, url, port, sink, refreshSkewSeconds, options);
+  } catch (error) {
+    await ts.stop();
+    throw error;
+  }
+  t.teardown(() => app.close());
+  return { url, app, ts, audit: sink.records };
+}
+
+/**
+ * One gateway replica's BFF on `port`: the callback URL is `url`'s (the first replica's, the one
+ * registered at the token service), as replicas behind one public address share it.
+ */
+async function listenReplica(
+  ts: RunningTokenService,
+  url: string,
+  port: number,
+  sink: ReturnType<typeof memoryAuditSink>,
+  refreshSkewSeconds: number,
+  options: StartOptions,
+): Promise<FastifyInstance> {
   const app = Fastify();
   installProblemHandlers(app);
   await app.register(bff, {
@@ -61,6 +92,7 @@ async function startOnce(t: Test, tsEnv: Record<string, string> = {}, refreshSke
     allowedOrigins: [url],
     audit: createAuditLog('gateway', sink.stream),
     refreshSkewSeconds,
+    ...(options.redis ? { redis: options.redis } : {}),
   });
   // What the gateway's 'session' auth mode does (minus validating the token, done by the gateway).
   const whoami = async (request: Parameters<typeof sessionAuthenticator>[0], reply: Parameters<typeof sessionAuthenticator>[1]) => {
@@ -74,11 +106,9 @@ async function startOnce(t: Test, tsEnv: Record<string, string> = {}, refreshSke
     await app.listen({ host: '127.0.0.1', port });
   } catch (error) {
     await app.close();
-    await ts.stop();
     throw error;
   }
-  t.teardown(() => app.close());
-  return { url, app, ts, audit: sink.records };
+  return app;
 }
 
 function setCookies(response: Response): string[] {
@@ -243,6 +273,42 @@ t.test('refresh: rotation after expiry, cookie re-issued, concurrent requests ro
   await sleep(2100);
   const again = await fetch(`${h.url}/api/whoami`, { headers: withCookie(third) });
   t.equal(again.status, 200, 'the rotated refresh token still works');
+});
+
+t.test('two replicas sharing Redis rotate a session once (a balancer that is not sticky)', async (t) => {
+  const server = await redisServerOrSkip();
+  if (!server) {
+    t.skip('redis-server is not installed (CI installs it)', () => {});
+    return;
+  }
+  t.teardown(() => server.stop());
+  const connect = async () => {
+    const redis = createGatewayRedis(server.url);
+    await waitReady(redis);
+    t.teardown(() => redis.quit());
+    return redis;
+  };
+  const h = await start(t, { ACCESS_TOKEN_TTL: '2' }, 0, { redis: await connect() });
+  const port = await freePort();
+  const second = await listenReplica(h.ts, h.url, port, memoryAuditSink(), 0, { redis: await connect() });
+  t.teardown(() => second.close());
+  const replicas = [h.url, `http://127.0.0.1:${port}`];
+  const { cookie } = await login(h);
+  await sleep(2100);
+
+  // The browser's parallel requests, all with the expired cookie, spread over both replicas.
+  const burst = await Promise.all(
+    Array.from({ length: 6 }, (_, i) => fetch(`${replicas[i % 2]}/api/whoami`, { headers: withCookie(cookie) })),
+  );
+  t.same(burst.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
+  const jtis = new Set(await Promise.all(burst.map(async (r) => ((await r.json()) as { jti: string }).jti)));
+  t.equal(jtis.size, 1, 'one rotation served the requests of both replicas');
+  t.equal(h.ts.audit.filter((r) => r.event === 'refresh.refused' || r.event === 'grant.revoked').length, 0, 'no reuse detected');
+  // The rotated refresh token works on the next expiry, on either replica.
+  const rotated = cookieValue(burst[1]!.headers.getSetCookie())!;
+  await sleep(2100);
+  const again = await fetch(`${replicas[1]}/api/whoami`, { headers: withCookie(rotated) });
+  t.equal(again.status, 200, 'the family is intact');
 });
 
 t.test('a refused refresh clears the session and refuses 401', async (t) => {

@@ -1,6 +1,8 @@
 /** The BFF's options and the state shared by its routes, sessionAuthenticator and csrfCheck. */
 import type { AuditLog } from '@gatehouse/observability';
 import * as client from 'openid-client';
+import type { RedisRefreshOptions } from './refresh-redis.ts';
+import { redisRefreshCoordinator } from './refresh-redis.ts';
 import { deriveCookieKey } from './cookie-crypto.ts';
 import type { RefreshCoordinator } from './refresh.ts';
 import { createRefreshCoordinator } from './refresh.ts';
@@ -30,10 +32,16 @@ export interface BffOptions {
   sessionTtlSeconds?: number;
   /** Login transaction lifetime (seconds). Default 600. */
   loginTtlSeconds?: number;
+  /**
+   * The gateway's Redis: refreshes are then claimed there, so that replicas behind a balancer
+   * that is not sticky rotate a session's refresh token once (refresh-redis.ts). Without it, per
+   * process.
+   */
+  redis?: RedisRefreshOptions['redis'];
 }
 
 export interface BffContext {
-  readonly options: Required<Omit<BffOptions, 'audit'>>;
+  readonly options: Required<Omit<BffOptions, 'audit' | 'redis'>>;
   readonly audit: AuditLog;
   readonly cookies: CookieSettings;
   readonly refresher: RefreshCoordinator;
@@ -79,7 +87,7 @@ export function createContext(options: BffOptions): BffContext {
     audit: options.audit,
     cookies,
     oidc,
-    refresher: createRefreshCoordinator(),
+    refresher: options.redis ? redisRefreshCoordinator({ redis: options.redis, key: cookies.key }) : createRefreshCoordinator(),
   };
   return ctx;
 }

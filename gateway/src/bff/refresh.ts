@@ -7,8 +7,8 @@
  * (sent before the browser stored the new one) is given the rotated session instead of replaying
  * the old refresh token.
  *
- * Per process: with several gateway replicas behind a non-sticky balancer this coordination must
- * move to Redis (see README).
+ * Per process. Replicas sharing Redis claim each rotation there too (refresh-redis.ts, which uses
+ * this coordinator for the requests of one process).
  */
 import { createHash } from 'node:crypto';
 

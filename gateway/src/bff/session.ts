@@ -1,7 +1,7 @@
 /**
  * The browser session: the tokens, sealed in an HttpOnly cookie. Nothing is kept server-side, so
- * any gateway replica can serve any request (the refresh single-flight is the one per-process
- * exception; see README).
+ * any gateway replica can serve any request. A refresh is coordinated across replicas on Redis
+ * (refresh-redis.ts; see README).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clearCookie, readCookie, setCookie } from './cookies.ts';
@@ -17,7 +17,7 @@ export interface UiClaims {
 }
 
 export interface Session {
-  /** Random id: keys the refresh single-flight; not a secret, not a token. */
+  /** Random id: keys the refresh single-flight (in Redis too); not a secret, not a token. */
   sid: string;
   /** Access token and its expiry (epoch ms). */
   at: string;
