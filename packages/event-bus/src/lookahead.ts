@@ -43,9 +43,10 @@ export class Lookahead<P> {
 
   /**
    * How many messages after the one about to be handled the next take() may start: none while
-   * more than half the window after it is prepared; a quarter of it for an empty window (a new batch: the
-   * partitions' first messages, all fetched at once, get their work done before the rest of their
-   * windows queues behind it); else the whole window. An adapter need not read further.
+   * more than half the window after it is prepared; a quarter of it for an empty window (a new
+   * batch: the partitions' first messages, all fetched at once, get their work done before the
+   * rest of their windows queues behind it); else the whole window. An adapter need not read
+   * further.
    */
   reach(): number {
     if (this.#prepare === undefined) return 0;
