@@ -22,7 +22,7 @@ import { installProblemHandlers, sendProblem } from './problem.ts';
 import { bff, csrfCheck, sessionAuthenticator, sessionCookiePresent } from './bff/index.ts';
 import { registerRouteProxy } from './proxy.ts';
 import { deferredChildLogger } from './request-logger.ts';
-import { createGatewayRedis, rateLimits, waitReady } from './rate-limit/index.ts';
+import { closeGatewayRedis, createGatewayRedis, rateLimits, waitReady } from './rate-limit/index.ts';
 import { authModes, loadRoutesFile, type Route, RouteTableError } from './routes.ts';
 import { registerUi } from './ui.ts';
 
@@ -149,7 +149,7 @@ export async function buildGateway(config: GatewayConfig, options: BuildOptions 
     syncIntervalMs: config.RATE_LIMIT_SYNC_MS,
   });
   app.addHook('onClose', async () => {
-    await redis?.quit().catch(() => undefined);
+    if (redis) await closeGatewayRedis(redis);
   });
 
   // The browser UI's backend-for-frontend: /auth/* and the cookie session behind auth 'session'.

@@ -11,4 +11,4 @@ export {
   type RateLimitWindow,
   resolvePolicies,
 } from './policy.ts';
-export { createGatewayRedis, waitReady } from './redis.ts';
+export { closeGatewayRedis, createGatewayRedis, waitReady } from './redis.ts';

@@ -51,3 +51,16 @@ export async function waitReady(redis: Redis, timeoutMs = 5000): Promise<void> {
     if (onReady) redis.off('ready', onReady);
   }
 }
+
+/**
+ * Closes the client for good. quit() waits for pending replies, but without an offline queue it
+ * rejects at once while the connection is down, and the client then goes on reconnecting: a
+ * gateway stopped during a Redis outage never exited. So a failed quit drops the socket instead.
+ */
+export async function closeGatewayRedis(redis: Redis): Promise<void> {
+  try {
+    await redis.quit();
+  } catch {
+    redis.disconnect();
+  }
+}
