@@ -31,7 +31,6 @@
  * BENCH_PROOF_ALG (ES256, the development default; or EdDSA, RS256, PS256: the sales producer key's
  * algorithm, which the consumers then list in EVENT_PROOF_ALGORITHMS).
  */
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +42,7 @@ import { kafkaMockUnavailable, startKafkaBroker } from '@gatehouse/event-bus/tes
 import { createEventVerifier, createProofSigner, createSignaturePool, decodeEvent, sealEvent } from '@gatehouse/events';
 import { buildTokenService, loadTokenServiceConfig } from '@gatehouse/token-service';
 import { createValidator, remoteKeys } from '@gatehouse/validator';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { exchange, loginWithCode, oauthClient } from '../token-service/test/support/oauth.ts';
 import { freePort } from '../token-service/test/support/token-service.ts';
 import { BenchError } from './support/children.ts';
@@ -351,20 +351,17 @@ function report(run: {
 }
 
 /**
- * The sales client's key pair for BENCH_PROOF_ALG, as the token service's development set-up writes
- * its ES256 one (token-service/src/clients.ts): the public JWKS marked dev, the private JWK beside it.
+ * The sales client's key pair for BENCH_PROOF_ALG, written as the token service's development set-up
+ * writes its ES256 one (token-service/src/clients.ts): the public JWKS marked dev, the private JWK
+ * beside it, the kid the RFC 7638 thumbprint.
  */
 async function writeProducerKey(clientsDir: string, alg: string): Promise<void> {
-  const rsa = alg === 'RS256' || alg === 'PS256';
-  const { privateKey } = rsa ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
-  const jwk = (privateKey as KeyObject).export({ format: 'jwk' });
-  const publicMembers = rsa ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
-  // RFC 7638 thumbprint: the required members, in lexicographic order (as written above).
-  const kid = createHash('sha256').update(JSON.stringify(publicMembers)).digest('base64url');
-  const meta = { kid, alg, use: 'sig' };
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const pub = await exportJWK(publicKey);
+  const meta = { kid: await calculateJwkThumbprint(pub), alg, use: 'sig' };
   await mkdir(clientsDir, { recursive: true, mode: 0o700 });
-  await writeFile(join(clientsDir, 'sales.private.jwk.json'), JSON.stringify({ ...jwk, ...meta }), { mode: 0o600 });
-  await writeFile(join(clientsDir, 'sales.jwks.json'), JSON.stringify({ dev: true, keys: [{ ...publicMembers, ...meta }] }));
+  await writeFile(join(clientsDir, 'sales.private.jwk.json'), JSON.stringify({ ...(await exportJWK(privateKey)), ...meta }), { mode: 0o600 });
+  await writeFile(join(clientsDir, 'sales.jwks.json'), JSON.stringify({ dev: true, keys: [{ ...pub, ...meta }] }));
 }
 
 /** How far a round was disturbed: the larger of other work's and steal's share of a CPU. */
