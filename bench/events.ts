@@ -12,24 +12,30 @@
  * Then a warm-up round per mode (not counted) and BENCH_ROUNDS rounds, each reading every record
  * once per mode, in a fresh consumer group, alternating the order of the modes, wired as
  * services/consumer wires its verifier (the check is the bus's prepare, run ahead; handle awaits
- * it in offset order; commit after each record):
- *   off   the consumer decodes the envelope (CloudEvent attributes, strict JSON data) only;
- *   full  the consumers' verifier: message token (shared validator, JWKS, verified-token cache),
- *         proof under cnf and its digest (on a signature pool's thread), binding, scope, org and
- *         expiry policy.
- * events/s = records / (time from the first record handled to the last), per round; the table shows
- * the median round of each mode, the ratio full/off (target ≥ 0.8, never asserted), the CPU per
- * record of the event loop, the signature thread and the process's other threads (/proc), and the
- * shares of a CPU taken during the round by the broker's process, by the rest of the machine and by
- * the hypervisor (steal). A round where other work or steal took more than 3% of a CPU is measured
- * again, up to BENCH_RETRIES times per mode (the least disturbed attempt is kept).
+ * it in offset order; offsets committed in batches, the bus default):
+ *   off            the bare loop decodes the envelope (CloudEvent attributes, strict JSON data) only;
+ *   full           the bare loop runs the consumers' verifier: message token (shared validator,
+ *                  JWKS, verified-token cache), proof under cnf and its digest (on a signature
+ *                  pool's thread), binding, scope, org and expiry policy;
+ *   shipping off   the shipping consumer as it runs (services/consumer's startConsumer with
+ *                  shipping's effect: one transaction per record, event id + shipment) over a fresh
+ *                  database per round, with a verifier that checks nothing (support/shipping.ts);
+ *   shipping full  the same consumer with the consumers' verifier (the one of `full`).
+ * events/s = records / (time from the first record handled, or shipment inserted, to the last), per
+ * round; the table shows the median round of each mode, the ratios full/off of both pairs (target
+ * ≥ 0.8, never asserted), the CPU per record of the event loop, the signature thread and the
+ * process's other threads (/proc), and the shares of a CPU taken during the round by the servers
+ * (broker, database), by the rest of the machine and by the hypervisor (steal). A round where other
+ * work or steal took more than 3% of a CPU is measured again, up to BENCH_RETRIES times per mode
+ * (the least disturbed attempt is kept).
  *
  * Environment: BENCH_EVENTS (5000, at most 6000), BENCH_TOKENS (50), BENCH_ROUNDS (5),
  * BENCH_VERIFY_THREADS (1, as the consumers' EVENT_VERIFY_THREADS; 0: proofs on the event loop),
  * BENCH_FETCH_BYTES (1048576: what a fetch returns per partition, as a real broker answers kafkajs'
  * default maxBytesPerPartition; see the producing step below), BENCH_RETRIES (BENCH_ROUNDS),
  * BENCH_PROOF_ALG (ES256, the development default; or EdDSA, RS256, PS256: the sales producer key's
- * algorithm, which the consumers then list in EVENT_PROOF_ALGORITHMS).
+ * algorithm, which the consumers then list in EVENT_PROOF_ALGORITHMS), BENCH_DATABASE (postgres:
+ * Debian's server, started as the tests start it, when installed, else PGlite; or embedded: PGlite).
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, platform, tmpdir } from 'node:os';
@@ -41,13 +47,15 @@ import { createLogger } from '@gatehouse/observability';
 import { kafkaMockUnavailable, startKafkaBroker } from '@gatehouse/event-bus/testing';
 import { createEventVerifier, createProofSigner, createSignaturePool, decodeEvent, sealEvent } from '@gatehouse/events';
 import { buildTokenService, loadTokenServiceConfig } from '@gatehouse/token-service';
+import type { Database } from '@gatehouse/sql';
 import { createValidator, remoteKeys } from '@gatehouse/validator';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { exchange, loginWithCode, oauthClient } from '../token-service/test/support/oauth.ts';
 import { freePort } from '../token-service/test/support/token-service.ts';
 import { BenchError } from './support/children.ts';
-import { machineCpuSeconds, processCpuSeconds } from './support/cpu.ts';
+import { machineCpuSeconds, processCpuSeconds, processTreeCpuSeconds } from './support/cpu.ts';
 import { delta, int, numberSetting, pct, runBench, table } from './support/report.ts';
+import { consumeWithShipping, openBenchDatabase, type ShippingRound, trustingVerifier } from './support/shipping.ts';
 
 const TOPIC = 'bench.orders';
 const AUDIENCE = 'urn:gatehouse:consumer:shipping';
@@ -57,7 +65,9 @@ const PARTITIONS = 3;
 /** Share of a CPU taken by other work, or stolen, above which a round counts as disturbed. */
 const DISTURBED = 0.03;
 
-type Mode = 'off' | 'full';
+/** Bare loops (the verification alone next to decoding alone), then the shipping consumer as it runs. */
+const MODES = ['off', 'full', 'shipping off', 'shipping full'] as const;
+type Mode = (typeof MODES)[number];
 
 /** Producer key algorithms the bench can set up (ES256: the token service's own dev key). */
 const PROOF_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'];
@@ -67,7 +77,7 @@ async function main(): Promise<number> {
   // records, so a larger run would wait for records that are gone (~1.5 KB each, 3 partitions).
   const events = numberSetting('BENCH_EVENTS', 5000, 10, 6000);
   const tokens = numberSetting('BENCH_TOKENS', 50, 1, 10_000);
-  // The off mode swings by ±30% between rounds (its rate is the commit round trip's): 5 rounds.
+  // Rounds of one mode swing by ±15% on this VM (steal, the servers' scheduling): 5 rounds.
   // A disturbed round is measured again (see measureQuiet), BENCH_RETRIES times per mode at most.
   const rounds = numberSetting('BENCH_ROUNDS', 5, 1, 20);
   const retries = numberSetting('BENCH_RETRIES', rounds, 0, 40);
@@ -182,19 +192,34 @@ async function main(): Promise<number> {
       // As a consumer configured with EVENT_PROOF_ALGORITHMS for this producer key.
       ...(proofAlg === 'ES256' ? {} : { proofAlgorithms: [proofAlg] }),
     });
-    const handlers: Record<Mode, (message: OutgoingMessage) => Promise<unknown>> = {
-      off: async (message) => decodeEvent(message),
-      full: (message) => verifier.verify(message),
+    // The shipping consumer's rows: a fresh database per round (every record applied, none a
+    // duplicate), with the verifier above or one that checks nothing.
+    const database = await openBenchDatabase(cleanup);
+    const shipping = (checks: ShippingRound['verifier']) => (label: string, db?: Database) =>
+      consumeWithShipping({ bus, db: db!, topic: TOPIC, audience: AUDIENCE, validator, verifier: checks, count: events, label, timeoutMs: ROUND_TIMEOUT_MS });
+    const runs: Record<Mode, (label: string, db?: Database) => Promise<number>> = {
+      off: (label) => consumeAll(bus, events, async (message) => decodeEvent(message), label),
+      full: (label) => consumeAll(bus, events, (message) => verifier.verify(message), label),
+      'shipping off': shipping(trustingVerifier()),
+      'shipping full': shipping(verifier),
     };
 
     // One round per mode first, not counted: the first rounds of both modes ran 20-40% slower
     // (JIT, the broker's first reads of the log) and pulled the median of 5 down unevenly.
-    const measure = (mode: Mode, label: string) => measureRound(bus, events, handlers[mode], label, brokerPid);
-    for (const mode of ['off', 'full'] as const) await measure(mode, `${mode}-warm-up`);
+    const measure = async (mode: Mode, label: string) => {
+      // Made and migrated before the round's clock starts.
+      const db = mode.startsWith('shipping') ? await database.fresh() : undefined;
+      try {
+        return await measureRound(events, () => runs[mode](label.replace(' ', '-'), db), { broker: brokerPid, database: database.pid });
+      } finally {
+        await db?.close();
+      }
+    };
+    for (const mode of MODES) await measure(mode, `${mode}-warm-up`);
     // A round disturbed by other work or by the hypervisor (steal reached 50% of a CPU in rounds
     // on this VM) is measured again, at most BENCH_RETRIES times per mode; the least disturbed
     // attempt is kept.
-    const spare: Record<Mode, number> = { off: retries, full: retries };
+    const spare = Object.fromEntries(MODES.map((mode) => [mode, retries])) as Record<Mode, number>;
     const measureQuiet = async (mode: Mode, label: string) => {
       let kept = await measure(mode, label);
       while (disturbance(kept) > DISTURBED && spare[mode] > 0) {
@@ -204,14 +229,14 @@ async function main(): Promise<number> {
       }
       return kept;
     };
-    const results: Record<Mode, Round[]> = { off: [], full: [] };
+    const results = Object.fromEntries(MODES.map((mode) => [mode, [] as Round[]])) as Record<Mode, Round[]>;
     for (let round = 0; round < rounds; round++) {
-      const order: Mode[] = round % 2 === 0 ? ['off', 'full'] : ['full', 'off'];
+      const order = round % 2 === 0 ? MODES : [...MODES].reverse();
       for (const mode of order) results[mode].push(await measureQuiet(mode, `${mode}-${round}`));
     }
-    const remeasured = { off: retries - spare.off, full: retries - spare.full };
+    const remeasured = Object.fromEntries(MODES.map((mode) => [mode, retries - spare[mode]])) as Record<Mode, number>;
     const fetched = `${int.format(perSend / PARTITIONS)} records (${int.format(fetchBytes / 1024)} KiB) per partition per fetch`;
-    process.stdout.write(report({ events, tokens, rounds, threads, proofAlg, broker, fetched, results, remeasured }));
+    process.stdout.write(report({ events, tokens, rounds, threads, proofAlg, broker, database: database.kind, fetched, results, remeasured }));
     return 0;
   } finally {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
@@ -222,8 +247,8 @@ interface Round {
   eventsPerSecond: number;
   /** CPU µs per record of this process's threads by kind, and the machine's other CPU (a share). */
   cpu: Record<ThreadKind, number> | undefined;
-  /** Shares of a CPU during the round: the broker's process, the rest of the machine, stolen. */
-  brokerShare: number | undefined;
+  /** Shares of a CPU during the round: the broker and database, the rest of the machine, stolen. */
+  serverShare: number | undefined;
   otherShare: number | undefined;
   stealShare: number | undefined;
 }
@@ -252,20 +277,24 @@ async function threadCpu(): Promise<Record<ThreadKind, number> | undefined> {
   }
 }
 
-/** One mode once: events/s, CPU per record by thread, the broker's CPU and how busy the rest was. */
-async function measureRound(
-  bus: EventBus,
-  count: number,
-  handle: (message: OutgoingMessage) => Promise<unknown>,
-  label: string,
-  brokerPid: number | undefined,
-): Promise<Round> {
-  const readings = () => Promise.all([threadCpu(), machineCpuSeconds(), processCpuSeconds(process.pid), processCpuSeconds(brokerPid)]);
-  const [threadsBefore, machineBefore, selfBefore, brokerBefore] = await readings();
+/** The servers working for the consumer: the broker's process and the database's. */
+interface ServerPids {
+  broker: number | undefined;
+  database: number | undefined;
+}
+
+/** One mode once: events/s, CPU per record by thread, the servers' CPU and how busy the rest was. */
+async function measureRound(count: number, run: () => Promise<number>, servers: ServerPids): Promise<Round> {
+  const serverCpu = async () => {
+    const [broker, database] = await Promise.all([processCpuSeconds(servers.broker), processTreeCpuSeconds(servers.database)]);
+    return (broker ?? 0) + (database ?? 0);
+  };
+  const readings = () => Promise.all([threadCpu(), machineCpuSeconds(), processCpuSeconds(process.pid), serverCpu()]);
+  const [threadsBefore, machineBefore, selfBefore, serversBefore] = await readings();
   const started = performance.now();
-  const eventsPerSecond = await consumeAll(bus, count, handle, label);
+  const eventsPerSecond = await run();
   const seconds = (performance.now() - started) / 1000;
-  const [threadsAfter, machineAfter, selfAfter, brokerAfter] = await readings();
+  const [threadsAfter, machineAfter, selfAfter, serversAfter] = await readings();
   let cpu: Round['cpu'];
   if (threadsBefore && threadsAfter) {
     const per = (kind: ThreadKind) => ((threadsAfter[kind] - threadsBefore[kind]) * 1000) / count;
@@ -273,15 +302,15 @@ async function measureRound(
   }
   const machine = delta(machineBefore?.busy, machineAfter?.busy);
   const self = delta(selfBefore, selfAfter);
-  // The broker (the mock's process) works for the consumer: its CPU grows with the rate, so it is
-  // counted apart from what disturbs the round (a test run, a build, another VM: steal).
-  const brokerCpu = brokerPid === undefined ? 0 : delta(brokerBefore, brokerAfter);
+  // The broker (the mock's process) and PostgreSQL work for the consumer: their CPU grows with the
+  // rate, so it is counted apart from what disturbs the round (a test run, a build, another VM).
+  const serversCpu = serversAfter - serversBefore;
   const share = (value: number | undefined) => (value === undefined ? undefined : Math.max(0, value) / seconds);
   return {
     eventsPerSecond,
     cpu,
-    brokerShare: brokerPid === undefined ? undefined : share(brokerCpu),
-    otherShare: machine === undefined || self === undefined || brokerCpu === undefined ? undefined : share(machine - self - brokerCpu),
+    serverShare: servers.broker === undefined && servers.database === undefined ? undefined : share(serversCpu),
+    otherShare: machine === undefined || self === undefined ? undefined : share(machine - self - serversCpu),
     stealShare: share(delta(machineBefore?.steal, machineAfter?.steal)),
   };
 }
@@ -293,6 +322,7 @@ function report(run: {
   threads: number;
   proofAlg: string;
   broker: string;
+  database: string;
   fetched: string;
   results: Record<Mode, Round[]>;
   remeasured: Record<Mode, number>;
@@ -300,52 +330,56 @@ function report(run: {
   const { results } = run;
   const medianRound = (list: Round[]) =>
     [...list].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond)[Math.floor(list.length / 2)]!;
-  const off = medianRound(results.off);
-  const full = medianRound(results.full);
-  const ratio = full.eventsPerSecond / off.eventsPerSecond;
+  const median = Object.fromEntries(MODES.map((mode) => [mode, medianRound(results[mode])])) as Record<Mode, Round>;
+  const ratio = (full: Mode, off: Mode) => median[full].eventsPerSecond / median[off].eventsPerSecond;
+  const bare = ratio('full', 'off');
+  const consumer = ratio('shipping full', 'shipping off');
   const us = (round: Round, kind: ThreadKind) => (round.cpu ? int.format(round.cpu[kind]) : 'n/a');
-  const row = (mode: Mode, what: string, round: Round, vs: string) => [
+  const row = (mode: Mode, what: string, vs: string) => [
     mode,
     what,
-    int.format(round.eventsPerSecond),
+    int.format(median[mode].eventsPerSecond),
     results[mode].map((r) => int.format(r.eventsPerSecond)).join(' / '),
     vs,
-    us(round, 'event loop'),
-    us(round, 'signature thread'),
-    us(round, 'other threads'),
-    pct(round.brokerShare),
-    pct(round.otherShare),
-    pct(round.stealShare),
+    us(median[mode], 'event loop'),
+    us(median[mode], 'signature thread'),
+    us(median[mode], 'other threads'),
+    pct(median[mode].serverShare),
+    pct(median[mode].otherShare),
+    pct(median[mode].stealShare),
   ];
-  const rounds = [...results.off, ...results.full];
+  const rounds = MODES.flatMap((mode) => results[mode]);
   const busiest = Math.max(...rounds.map((r) => r.otherShare ?? 0));
   const stolen = Math.max(...rounds.map((r) => r.stealShare ?? 0));
   const { remeasured } = run;
   const signatures =
     run.threads === 0 ? 'on the event loop (BENCH_VERIFY_THREADS=0)' : `on ${run.threads} signature thread(s) (EVENT_VERIFY_THREADS default: 1)`;
+  const verdict = (value: number) => `${value >= 0.8 ? 'met' : 'NOT met'} (${value.toFixed(2)}x)`;
   return [
     `bench:events — ${int.format(run.events)} orders.created events, ${run.tokens} message tokens, ${run.rounds} rounds per mode after a warm-up round (median round shown)`,
     `broker: ${run.broker}; node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0]!.toFixed(2)} at the end`,
-    `consumer: kafkajs through @gatehouse/event-bus, ${run.fetched}, commit after each record, prepare lookahead 32 per partition (the bus default); full mode: ${run.proofAlg} proofs (signature, JSON, digest) checked ${signatures}`,
+    `consumer: kafkajs through @gatehouse/event-bus, ${run.fetched}, offsets committed in batches (the bus default: at each fetched batch's end, at least every 1 s), prepare lookahead 32 per partition (the bus default); verification: ${run.proofAlg} proofs (signature, JSON, digest) checked ${signatures}`,
+    `shipping rows: services/consumer's startConsumer with shipping's effect (one transaction per record: event id + shipment), a fresh database per round: ${run.database}`,
     '',
     table(
       [
-        ['mode', 'what the consumer does per record', 'events/s', 'rounds', 'vs off', 'event loop µs/rec', 'signature thread µs/rec', 'other threads µs/rec', 'broker', 'rest of machine', 'steal'],
-        row('off', 'decode envelope only', off, '1.00x'),
-        row('full', 'token + proof + digest + scope + org + policy', full, `${ratio.toFixed(2)}x`),
+        ['mode', 'what the consumer does per record', 'events/s', 'rounds', 'vs off', 'event loop µs/rec', 'signature thread µs/rec', 'other threads µs/rec', 'servers', 'rest of machine', 'steal'],
+        row('off', 'decode envelope only', '1.00x'),
+        row('full', 'token + proof + digest + scope + org + policy', `${bare.toFixed(2)}x`),
+        row('shipping off', 'decode, unverified token claims, dedupe + shipment', '1.00x'),
+        row('shipping full', 'the consumers\' verifier, dedupe + shipment', `${consumer.toFixed(2)}x`),
       ],
       new Set([2, 4, 5, 6, 7, 8, 9, 10]),
     ),
     '',
-    `disturbed rounds measured again (steal or other work above ${pct(DISTURBED)} of a CPU, at most BENCH_RETRIES per mode): off ${remeasured.off}, full ${remeasured.full}`,
+    `servers: the broker's process and the database server's (its backends included), shares of a CPU. Disturbed rounds measured again (steal or other work above ${pct(DISTURBED)} of a CPU, at most BENCH_RETRIES per mode): ${MODES.map((mode) => `${mode} ${remeasured[mode]}`).join(', ')}`,
     '',
-    // The off mode (bound by the commit round trip) is the first to slow down when something else
-    // takes a CPU, which flatters the ratio: a round disturbed by other work or by the hypervisor
-    // (steal) is said so.
+    // The off modes are the first to slow down when something else takes a CPU, which flatters the
+    // ratios: a round disturbed by other work or by the hypervisor (steal) is said so.
     ...(busiest > DISTURBED || stolen > DISTURBED
-      ? [`WARNING: during a round the rest of the machine used up to ${pct(busiest)} of a CPU and steal reached ${pct(stolen)} (quiet: under ${pct(DISTURBED)} each): the rates, the off mode's first, are disturbed; rerun on a quiet machine.`, '']
+      ? [`WARNING: during a round the rest of the machine used up to ${pct(busiest)} of a CPU and steal reached ${pct(stolen)} (quiet: under ${pct(DISTURBED)} each): the rates, the off modes' first, are disturbed; rerun on a quiet machine.`, '']
       : []),
-    `target: full validation ≥ 0.80x of validation off — ${ratio >= 0.8 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}x)`,
+    `full validation ≥ 0.80x of validation off: shipping consumer ${verdict(consumer)}; bare loop ${verdict(bare)} (bench/README.md says what each measures)`,
     '',
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 /** CPU accounting for the gateway bench (Linux /proc; undefined elsewhere). */
 import { createConnection } from 'node:net';
 import { platform } from 'node:os';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 /** CPU seconds (utime + stime) of one process. */
 export async function processCpuSeconds(pid: number | undefined): Promise<number | undefined> {
@@ -67,4 +67,27 @@ export async function redisCommandCalls(port: number): Promise<Record<string, nu
   const calls: Record<string, number> = {};
   for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[match[1]!] = Number(match[2]);
   return calls;
+}
+
+/**
+ * CPU seconds of a server and its live child processes (PostgreSQL: the postmaster and the
+ * backends it forks per connection). Exited children are left out: their time reaches the parent
+ * when it reaps them, which may fall in a later round (a closed pool's backends after its round).
+ */
+export async function processTreeCpuSeconds(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined || platform() !== 'linux') return undefined;
+  const fieldsOf = async (of: string) => {
+    const stat = await readFile(`/proc/${of}/stat`, 'utf8').catch(() => undefined);
+    return stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  const root = await fieldsOf(String(pid));
+  if (root === undefined) return undefined;
+  // fields[1] is the parent pid; fields[11] and [12] utime and stime (clock ticks, USER_HZ = 100).
+  let ticks = Number(root[11]) + Number(root[12]);
+  for (const entry of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = await fieldsOf(entry);
+    if (fields !== undefined && Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
 }

@@ -1,6 +1,8 @@
 /**
  * A consumer of the Kafka adapter over kafkajs, keeping the contract of types.ts:
- * - autoCommit is off; offset+1 is committed after `handle` resolves, nothing else commits.
+ * - autoCommit is off; only offsets of handled messages are committed, in batches
+ *   (kafka-commits.ts: every commitIntervalMs, at the end of each fetched batch, before retries,
+ *   before a rebalance, on stop) rather than one round trip per message.
  * - Each fetched batch is walked in offset order (eachBatch: `prepare` needs the messages after
  *   the one in hand), resolving offsets one by one as kafkajs' eachMessage loop does.
  * - A failing `handle` is retried in place, after a backoff, heartbeating meanwhile; later
@@ -11,13 +13,14 @@
  *   batch of its last fetch is done: a stuck message holds back its broker's partitions.
  * - A rebalance during the retries (heartbeat throws) hands the uncommitted message to the
  *   partition's next owner; stop() abandons the retries the same way.
- * - stop() waits for the messages in hand and their commits before stopping kafkajs, which
- *   drops commits silently once its runner is stopping.
+ * - stop() waits for the batch walks in hand (their message finishes, their offsets are
+ *   committed) before stopping kafkajs, which drops commits silently once its runner is stopping.
  */
 import type { Logger } from '@gatehouse/observability';
-import type { Consumer as KafkaJsConsumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { EachBatchPayload, Consumer as KafkaJsConsumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { interruptibleSleep, type RetryBackoff, retryDelay } from './backoff.ts';
 import { EventBusError } from './errors.ts';
+import { type CommitOffset, PartitionCommits } from './kafka-commits.ts';
 import { Lookahead } from './lookahead.ts';
 import { copyMessage } from './message.ts';
 import type { Consumer, ConsumerOptions, DeliveredMessage, Headers } from './types.ts';
@@ -30,6 +33,8 @@ export interface KafkaConsumerTuning {
   partitionsConsumedConcurrently: number;
   /** consume() resolves once the group is joined and start positions fixed, or fails after this. */
   startTimeoutMs: number;
+  /** Longest a partition's walk goes on with handled offsets uncommitted (0: commit each message). */
+  commitIntervalMs: number;
 }
 
 interface Context {
@@ -128,44 +133,78 @@ export async function startKafkaConsumer<P>(context: Context, options: ConsumerO
     allowAutoTopicCreation: true,
   });
   const stopping = new AbortController();
-  /** Messages being handled (one per partition at most), with their commit. */
+  /** Batch walks in progress (one per partition at most): each ends by committing what it handled. */
   const inHand = new Set<Promise<void>>();
 
-  const commit = async (message: DeliveredMessage) => {
-    const offset = (BigInt(message.offset) + 1n).toString();
+  const commit = async ({ topic, partition, offset }: CommitOffset): Promise<boolean> => {
     try {
-      await consumer.commitOffsets([{ topic: message.topic, partition: message.partition, offset }]);
+      await consumer.commitOffsets([{ topic, partition, offset }]);
+      return true;
     } catch (error) {
-      // The message was handled: a later commit of this partition covers it, and if none comes
-      // it is delivered again (at-least-once; consumers dedupe by event id).
-      logger.warn({ err: error, topic: message.topic, partition: message.partition, offset }, 'offset commit failed');
+      // The messages were handled: a later commit of this partition covers them, and if none comes
+      // they are delivered again (at-least-once; consumers dedupe by event id).
+      logger.warn({ err: error, topic, partition, offset }, 'offset commit failed');
+      return false;
     }
   };
 
+  /** Resolves true once `handle` resolved, false when abandoned by stop() (nothing to commit). */
   const handleUntilDone = async (
     message: DeliveredMessage,
     heartbeat: () => Promise<void>,
     prepared: Promise<P> | undefined,
-  ) => {
+    commits: PartitionCommits,
+  ): Promise<boolean> => {
     for (let failures = 1; ; failures++) {
       // Abandoned, not skipped: nothing is committed, the partition's next owner gets it.
-      if (stopping.signal.aborted) return;
+      if (stopping.signal.aborted) return false;
       try {
         // The prepared work is for the first attempt: a retry (the failure may have been an
         // outage) does it again.
         await options.handle(copyMessage(message), failures === 1 ? prepared : undefined);
-        await commit(message);
-        return;
+        return true;
       } catch (error) {
         try {
           options.onError?.(error, copyMessage(message));
         } catch {
           // A failing error callback must not turn a retry into a skip.
         }
+        // The retries may last as long as an outage: the messages handled before this one are
+        // committed first, so a restart meanwhile does not deliver them again.
+        if (failures === 1) await commits.flush();
         const delay = retryDelay(failures, backoff);
         logger.debug({ topic: message.topic, partition: message.partition, offset: message.offset, failures, delay }, 'handle failed, retrying');
         await backoffWithHeartbeats(delay, heartbeat, tuning.heartbeatIntervalMs, stopping.signal);
       }
+    }
+  };
+
+  const walk = async ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) => {
+    // Converted as the walk and its lookahead reach them, not the whole batch up front: a fetch
+    // hands over every partition's batch (~1 MB each) in one event-loop turn, and converting them
+    // all first held back each partition's first records and their checks.
+    const fetched = batch.messages;
+    const messages: DeliveredMessage[] = [];
+    const lookahead = new Lookahead(options);
+    const commits = new PartitionCommits(batch.topic, batch.partition, commit, tuning.commitIntervalMs);
+    try {
+      for (let index = 0; index < fetched.length; index++) {
+        if (!isRunning() || isStale() || stopping.signal.aborted) break;
+        const end = Math.min(fetched.length, index + lookahead.reach() + 1);
+        while (messages.length < end) messages.push(toDelivered(batch.topic, batch.partition, fetched[messages.length]!));
+        const message = messages[index]!;
+        if (!(await handleUntilDone(message, heartbeat, lookahead.take(messages, index), commits))) break;
+        commits.handled(message.offset);
+        resolveOffset(message.offset);
+        if (stopping.signal.aborted) break;
+        if (commits.due()) await commits.flush();
+        // A rebalance shows here (the heartbeat throws): what was handled is committed before the
+        // partition goes to its next owner, as kafkajs' own auto-commit does.
+        await heartbeat();
+      }
+    } finally {
+      lookahead.clear();
+      await commits.flush();
     }
   };
 
@@ -184,26 +223,14 @@ export async function startKafkaConsumer<P>(context: Context, options: ConsumerO
       partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently,
       // eachBatch rather than eachMessage: prepare (the lookahead) needs the messages after the
       // one being handled.
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-        // Converted as the walk and its lookahead reach them, not the whole batch up front: a
-        // fetch hands over every partition's batch (~1 MB each) in one event-loop turn, and
-        // converting them all first held back each partition's first records and their checks.
-        const fetched = batch.messages;
-        const messages: DeliveredMessage[] = [];
-        const lookahead = new Lookahead(options);
-        for (let index = 0; index < fetched.length; index++) {
-          if (!isRunning() || isStale() || stopping.signal.aborted) break;
-          const end = Math.min(fetched.length, index + lookahead.reach() + 1);
-          while (messages.length < end) messages.push(toDelivered(batch.topic, batch.partition, fetched[messages.length]!));
-          const message = messages[index]!;
-          const work = handleUntilDone(message, heartbeat, lookahead.take(messages, index));
-          inHand.add(work);
-          await work.finally(() => inHand.delete(work));
-          if (stopping.signal.aborted) break;
-          resolveOffset(message.offset);
-          await heartbeat();
+      eachBatch: async (payload) => {
+        const walking = walk(payload);
+        inHand.add(walking);
+        try {
+          await walking;
+        } finally {
+          inHand.delete(walking);
         }
-        lookahead.clear();
       },
     });
     await withTimeout(ready, tuning.startTimeoutMs, `consumer ${options.groupId} did not join its group in time`);
@@ -223,9 +250,9 @@ export async function startKafkaConsumer<P>(context: Context, options: ConsumerO
       stopped ??= (async () => {
         stopping.abort();
         removeCrashWatch();
-        // Finish (and commit) what is in hand before kafkajs stops: once its runner is stopping,
-        // kafkajs drops commits silently ("consumer not running"). Meanwhile nothing new starts
-        // (handleUntilDone returns at once when stopping, committing nothing).
+        // Finish what is in hand and commit what was handled before kafkajs stops: once its
+        // runner is stopping, kafkajs drops commits silently ("consumer not running"). Meanwhile
+        // nothing new starts (a walk stops at its next message, handleUntilDone returns at once).
         await Promise.allSettled([...inHand]);
         await consumer.disconnect();
       })();

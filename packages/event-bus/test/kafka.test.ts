@@ -51,6 +51,9 @@ t.test('kafka bus: refused options', async (t) => {
   t.throws(() => createKafkaBus({ ...base, clientId: '' }), refused, 'no client id');
   t.throws(() => createKafkaBus({ ...base, partitions: 0 }), refused, 'no partitions');
   t.throws(() => createKafkaBus({ ...base, retry: { retries: 0 } }), refused, 'an idempotent producer must retry');
+  for (const commitIntervalMs of [-1, 1.5, Number.NaN]) {
+    t.throws(() => createKafkaBus({ ...base, consumer: { commitIntervalMs } }), { ...refused, message: /commitIntervalMs/ }, `commitIntervalMs ${commitIntervalMs}`);
+  }
   const gssapi = { mechanism: 'gssapi', username: 'u', password: 'p' } as unknown as KafkaBusOptions['sasl'];
   t.throws(() => createKafkaBus({ ...base, sasl: gssapi }), refused, 'unsupported SASL mechanism');
 });
@@ -141,6 +144,88 @@ if (broker) {
     await waitFor('the consumer to catch up', () => seen.length >= 3, 60_000);
     t.same(seen.map(text), ['before', 'during', 'after'], 'nothing lost, nothing doubled, in order');
     t.equal(await bus.ping(), true, 'ready again');
+  });
+
+  /** The group's committed offset of each partition of `topic` ('-1': none). */
+  const committed = async (group: string, topic: string): Promise<string[]> => {
+    const admin = new Kafka({ clientId: 'observer', brokers: broker.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      return [...offsets!.partitions].sort((a, b) => a.partition - b.partition).map((p) => p.offset);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  /** Polls the committed offsets until one partition's is `offset`. */
+  const committedEventually = async (group: string, topic: string, offset: string): Promise<boolean> => {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if ((await committed(group, topic)).includes(offset)) return true;
+      await sleep(50);
+    }
+    return false;
+  };
+
+  // Five messages, one send, one key: one record batch on one partition, so one fetched batch.
+  const fiveInOneBatch = ['one', 'two', 'three', 'four', 'five'].map((value) => message('order-1', value));
+
+  for (const [intervalMs, expected] of [
+    [60_000, '-1'],
+    [0, '3'],
+  ] as const) {
+    t.test(`kafka bus: commitIntervalMs ${intervalMs}, a batch's fourth message in hand: committed ${expected}`, async (t) => {
+      const name = await newTopic();
+      const bus = createKafkaBus(options({ consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, commitIntervalMs: intervalMs } }));
+      t.teardown(() => bus.close());
+      const group = groupId();
+      let openGate: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        openGate = resolve;
+      });
+      const started: string[] = [];
+      const { seen, consumer } = await collect(bus, {
+        groupId: group,
+        topics: [name],
+        fromBeginning: true,
+        async handle(delivered) {
+          started.push(text(delivered));
+          if (text(delivered) === 'four') await gate;
+        },
+      });
+      t.teardown(() => consumer.stop());
+      const producer = await bus.producer();
+      await producer.send(name, fiveInOneBatch);
+      await waitFor('"four" in hand', () => started.includes('four'));
+      // A commit after "three" would have resolved before "four" was handed out.
+      const during = await committed(group, name);
+      t.ok(during.includes(expected) && during.every((offset) => offset === expected || offset === '-1'), `committed while "four" is in hand: ${during.join(',')}`);
+      openGate();
+      await waitFor('all five', () => seen.length === 5);
+      t.ok(await committedEventually(group, name, '5'), 'the end of the batch commits all five');
+    });
+  }
+
+  t.test('kafka bus: before a failing handle is retried, the messages handled before it are committed', async (t) => {
+    const name = await newTopic();
+    const bus = createKafkaBus(options({ consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, commitIntervalMs: 60_000 } }));
+    t.teardown(() => bus.close());
+    const group = groupId();
+    const errors: string[] = [];
+    const { seen, consumer } = await collect(bus, {
+      groupId: group,
+      topics: [name],
+      fromBeginning: true,
+      async handle(delivered) {
+        if (text(delivered) === 'three') throw new Error('dependency down');
+      },
+      onError: (error) => errors.push((error as Error).message),
+    });
+    t.teardown(() => consumer.stop());
+    const producer = await bus.producer();
+    await producer.send(name, fiveInOneBatch);
+    await waitFor('a retry of "three"', () => errors.length >= 2);
+    t.same(seen.map(text), ['one', 'two'], 'nothing after "three" was handled');
+    t.ok(await committedEventually(group, name, '2'), '"one" and "two" are committed while "three" is retried');
   });
 
   t.test('kafka bus: records from other writers (repeated headers, null value)', async (t) => {

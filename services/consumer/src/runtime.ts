@@ -1,7 +1,7 @@
 /**
  * startConsumer: one consumer group member that verifies, dedupes, applies or dead-letters every
- * record of its topic. The bus commits a record's offset only after handle resolves, so a record is
- * either done (applied, duplicate, dead-lettered) or will be seen again. Records are verified
+ * record of its topic. The bus commits a record's offset only after handle resolves (in batches), so
+ * a record is either done (applied, duplicate, dead-lettered) or will be seen again. Records are verified
  * ahead of their turn (the bus's prepare lookahead), applied one at a time in offset order.
  */
 import type { Consumer, EventBus } from '@gatehouse/event-bus';
@@ -88,8 +88,8 @@ export async function startConsumer(options: StartConsumerOptions): Promise<Runn
       topics: [options.topic],
       fromBeginning: options.fromBeginning ?? true,
       // Verification has no side effects: the bus runs it for the next records while this one is
-      // applied and committed, so their proof checks (on the signature pool's threads) overlap
-      // its database work and commit. A record whose handling failed is verified again on its
+      // applied, so their proof checks (on the signature pool's threads) overlap its database
+      // work. A record whose handling failed is verified again on its
       // retry (the bus passes nothing then).
       prepare: (message) => verifier.verify(message),
       handle: async (message, verified) => {

@@ -17,6 +17,8 @@ export interface PostgresHandle {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
   url: string;
   port: number;
+  /** The server's main process (its backends are its children): for CPU accounting in benches. */
+  pid: number | undefined;
   /** Creates a fresh database on this server and returns its URL: one per suite keeps them apart. */
   createDatabase(name?: string): Promise<string>;
   stop(): Promise<void>;
@@ -233,6 +235,7 @@ export async function startPostgres(t: Test): Promise<PostgresHandle> {
   const handle: PostgresHandle = {
     url,
     port,
+    pid: server.pid,
     createDatabase: (name) => createDatabaseOn(url, port, name ?? `test_${process.pid}_${++counter}`),
     async stop() {
       if (stopped) return;
