@@ -3,8 +3,8 @@
  * - autoCommit is off; only offsets of handled messages are committed, in batches
  *   (kafka-commits.ts: every commitIntervalMs, at the end of each fetched batch, before retries,
  *   before a rebalance, on stop) rather than one round trip per message.
- * - Each fetched batch is walked in offset order (eachBatch: `prepare` needs the messages after
- *   the one in hand), resolving offsets one by one as kafkajs' eachMessage loop does.
+ * - Each fetched batch is walked in offset order (kafka-walk.ts; eachBatch: `prepare` needs the
+ *   messages after the one in hand), resolving offsets one by one as kafkajs' eachMessage loop does.
  * - A failing `handle` is retried in place, after a backoff, heartbeating meanwhile; later
  *   messages of its partition wait. kafkajs' own answer to a throwing handler is to restart
  *   its fetch loop and, after its retries, the whole consumer (a rejoin and a re-fetch); retrying
@@ -17,13 +17,13 @@
  *   committed) before stopping kafkajs, which drops commits silently once its runner is stopping.
  */
 import type { Logger } from '@gatehouse/observability';
-import type { EachBatchPayload, Consumer as KafkaJsConsumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer as KafkaJsConsumer, Kafka } from 'kafkajs';
 import { interruptibleSleep, type RetryBackoff, retryDelay } from './backoff.ts';
 import { EventBusError } from './errors.ts';
-import { type CommitOffset, PartitionCommits } from './kafka-commits.ts';
-import { Lookahead } from './lookahead.ts';
+import type { CommitOffset, PartitionCommits } from './kafka-commits.ts';
+import { walkBatch } from './kafka-walk.ts';
 import { copyMessage } from './message.ts';
-import type { Consumer, ConsumerOptions, DeliveredMessage, Headers } from './types.ts';
+import type { Consumer, ConsumerOptions, DeliveredMessage } from './types.ts';
 
 export interface KafkaConsumerTuning {
   sessionTimeoutMs: number;
@@ -44,43 +44,6 @@ interface Context {
   logger: Logger;
   /** Called when kafkajs gives up on this consumer (a crash it will not restart from). */
   onDead(error: unknown): void;
-}
-
-function headerValue(value: Buffer | string): string {
-  return Buffer.isBuffer(value) ? value.toString('utf8') : value;
-}
-
-/** kafkajs gathers a repeated header into an array; keep the last value and name the repeat. */
-function toHeaders(raw: IHeaders | undefined): { headers: Headers; duplicates: string[] } {
-  const headers: Headers = {};
-  const duplicates: string[] = [];
-  for (const [name, value] of Object.entries(raw ?? {})) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) {
-      if (value.length === 0) continue;
-      if (value.length > 1) duplicates.push(name);
-      headers[name] = headerValue(value[value.length - 1]!);
-    } else {
-      headers[name] = headerValue(value);
-    }
-  }
-  return { headers, duplicates };
-}
-
-export function toDelivered(topic: string, partition: number, message: KafkaMessage): DeliveredMessage {
-  const { headers, duplicates } = toHeaders(message.headers);
-  const delivered: DeliveredMessage = {
-    topic,
-    partition,
-    offset: message.offset,
-    timestamp: message.timestamp,
-    key: message.key === null ? null : message.key.toString('utf8'),
-    // A null value (a tombstone) arrives as an empty value: the contract's values are Buffers.
-    value: message.value ?? Buffer.alloc(0),
-    headers,
-  };
-  if (duplicates.length > 0) delivered.duplicateHeaders = duplicates;
-  return delivered;
 }
 
 /** Sleeps out a backoff in heartbeat-sized steps, so a long backoff does not cost the membership. */
@@ -179,35 +142,6 @@ export async function startKafkaConsumer<P>(context: Context, options: ConsumerO
     }
   };
 
-  const walk = async ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) => {
-    // Converted as the walk and its lookahead reach them, not the whole batch up front: a fetch
-    // hands over every partition's batch (~1 MB each) in one event-loop turn, and converting them
-    // all first held back each partition's first records and their checks.
-    const fetched = batch.messages;
-    const messages: DeliveredMessage[] = [];
-    const lookahead = new Lookahead(options);
-    const commits = new PartitionCommits(batch.topic, batch.partition, commit, tuning.commitIntervalMs);
-    try {
-      for (let index = 0; index < fetched.length; index++) {
-        if (!isRunning() || isStale() || stopping.signal.aborted) break;
-        const end = Math.min(fetched.length, index + lookahead.reach() + 1);
-        while (messages.length < end) messages.push(toDelivered(batch.topic, batch.partition, fetched[messages.length]!));
-        const message = messages[index]!;
-        if (!(await handleUntilDone(message, heartbeat, lookahead.take(messages, index), commits))) break;
-        commits.handled(message.offset);
-        resolveOffset(message.offset);
-        if (stopping.signal.aborted) break;
-        if (commits.due()) await commits.flush();
-        // A rebalance shows here (the heartbeat throws): what was handled is committed before the
-        // partition goes to its next owner, as kafkajs' own auto-commit does.
-        await heartbeat();
-      }
-    } finally {
-      lookahead.clear();
-      await commits.flush();
-    }
-  };
-
   const { ready, done } = resolveOnReady(consumer);
   const removeCrashWatch = consumer.on(consumer.events.CRASH, (event) => {
     if (!event.payload.restart && !stopping.signal.aborted) context.onDead(event.payload.error);
@@ -224,7 +158,13 @@ export async function startKafkaConsumer<P>(context: Context, options: ConsumerO
       // eachBatch rather than eachMessage: prepare (the lookahead) needs the messages after the
       // one being handled.
       eachBatch: async (payload) => {
-        const walking = walk(payload);
+        const walking = walkBatch(payload, {
+          consumer: options,
+          commit,
+          commitIntervalMs: tuning.commitIntervalMs,
+          signal: stopping.signal,
+          handle: (message, prepared, commits) => handleUntilDone(message, payload.heartbeat, prepared, commits),
+        });
         inHand.add(walking);
         try {
           await walking;
