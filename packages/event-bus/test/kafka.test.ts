@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger } from '@gatehouse/observability';
 import { Kafka, logLevel } from 'kafkajs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createKafkaBus, type KafkaBusOptions } from '../src/kafka.ts';
 import type { OutgoingMessage, Producer } from '../src/types.ts';
 import { collect, groupId, message, PARTITIONS, runContract, sleep, text, waitFor } from './contract.ts';
@@ -166,6 +166,13 @@ if (broker) {
     return false;
   };
 
+  /** A bus whose consumers commit by `commitIntervalMs`, closed with the test. */
+  const busCommittingEvery = (t: Test, commitIntervalMs: number) => {
+    const bus = createKafkaBus(options({ consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, commitIntervalMs } }));
+    t.teardown(() => bus.close());
+    return bus;
+  };
+
   // Five messages, one send, one key: one record batch on one partition, so one fetched batch.
   const fiveInOneBatch = ['one', 'two', 'three', 'four', 'five'].map((value) => message('order-1', value));
 
@@ -175,8 +182,7 @@ if (broker) {
   ] as const) {
     t.test(`kafka bus: commitIntervalMs ${intervalMs}, a batch's fourth message in hand: committed ${expected}`, async (t) => {
       const name = await newTopic();
-      const bus = createKafkaBus(options({ consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, commitIntervalMs: intervalMs } }));
-      t.teardown(() => bus.close());
+      const bus = busCommittingEvery(t, intervalMs);
       const group = groupId();
       let openGate: () => void = () => {};
       const gate = new Promise<void>((resolve) => {
@@ -207,8 +213,7 @@ if (broker) {
 
   t.test('kafka bus: before a failing handle is retried, the messages handled before it are committed', async (t) => {
     const name = await newTopic();
-    const bus = createKafkaBus(options({ consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, commitIntervalMs: 60_000 } }));
-    t.teardown(() => bus.close());
+    const bus = busCommittingEvery(t, 60_000);
     const group = groupId();
     const errors: string[] = [];
     const { seen, consumer } = await collect(bus, {
