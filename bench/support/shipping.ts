@@ -17,11 +17,11 @@ import type { Test } from 'tap';
 import { BenchError } from './children.ts';
 
 export interface BenchDatabase {
-  /** What the table prints, e.g. "PostgreSQL 15 (Debian's server, loopback)". */
+  /** What the header prints: which database, and how it runs. */
   kind: string;
   /** The server's main process (PostgreSQL), for its CPU; undefined in process (PGlite). */
   pid: number | undefined;
-  /** A new, migrated database for one round; its close() drops nothing, the server goes at the end. */
+  /** A new, migrated database for one round, closed by the caller (the server and its files go at the end). */
   fresh(): Promise<Database>;
 }
 
