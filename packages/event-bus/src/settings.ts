@@ -29,6 +29,16 @@ export const kafkaSettings = {
   /** Prefer KAFKA_SASL_PASSWORD_FILE (a mounted Secret); never both. */
   KAFKA_SASL_PASSWORD: optionalText(),
   KAFKA_SASL_PASSWORD_FILE: optionalText(),
+  /**
+   * Consumers: the longest a partition goes on with handled offsets uncommitted, in ms (0: commit
+   * every message). Unset: the bus default, 1000 (kafka-commits.ts).
+   */
+  KAFKA_COMMIT_INTERVAL_MS: z.coerce
+    .number({ message: 'expected a number of milliseconds' })
+    .int('expected a whole number of milliseconds')
+    .min(0)
+    .max(3_600_000)
+    .optional(),
 };
 
 export type KafkaSettings = z.output<z.ZodObject<typeof kafkaSettings>> & { NODE_ENV?: string };
@@ -135,6 +145,7 @@ export function kafkaOptionsFromConfig(settings: KafkaSettings, logger?: Logger)
       password: passwordFrom(settings),
     };
   }
+  if (settings.KAFKA_COMMIT_INTERVAL_MS !== undefined) options.consumer = { commitIntervalMs: settings.KAFKA_COMMIT_INTERVAL_MS };
   if (logger) options.logger = logger;
   return options;
 }

@@ -36,6 +36,16 @@ t.test('brokers, client id and defaults', async (t) => {
   await bus?.close();
 });
 
+t.test('KAFKA_COMMIT_INTERVAL_MS reaches the consumers (0 commits every message)', async (t) => {
+  for (const [value, expected] of [
+    ['250', 250],
+    ['0', 0],
+  ] as const) {
+    const settings = load({ KAFKA_BROKERS: 'kafka:9092', KAFKA_COMMIT_INTERVAL_MS: value });
+    t.same(kafkaOptionsFromConfig(settings, logger)?.consumer, { commitIntervalMs: expected }, value);
+  }
+});
+
 t.test('refused settings name the setting', async (t) => {
   refused(t, { KAFKA_BROKERS: 'kafka' }, 'KAFKA_BROKERS', /host:port/);
   refused(t, { KAFKA_SSL: 'maybe' }, 'KAFKA_SSL', /true or false/);
@@ -56,6 +66,7 @@ t.test('refused settings name the setting', async (t) => {
     /plain in production/,
   );
   refused(t, { KAFKA_SSL_CA_FILE: '/ca.pem' }, 'KAFKA_SSL_CA_FILE', /KAFKA_SSL=true/);
+  for (const value of ['-1', '1.5', 'soon', '3600001']) refused(t, { KAFKA_COMMIT_INTERVAL_MS: value }, 'KAFKA_COMMIT_INTERVAL_MS', /./);
   refused(t, { KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: '/cert.pem' }, 'KAFKA_SSL_KEY_FILE', /go together/);
   refused(t, { KAFKA_SSL: 'true', KAFKA_SSL_KEY_FILE: '/key.pem' }, 'KAFKA_SSL_CERT_FILE', /go together/);
   t.doesNotThrow(
