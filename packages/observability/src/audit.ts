@@ -3,7 +3,7 @@
  * can be shipped, retained and access-controlled on its own. It never holds a token, secret or
  * password: subjects are hashed (hashSubject) and tokens are named by jti or fingerprint.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { type DestinationStream, pino } from 'pino';
@@ -83,7 +83,11 @@ function openDestination(destination: string, { minLength, periodicFlush }: Buff
   if (destination === 'stdout') return pino.destination({ dest: 1, ...common });
   if (destination === 'stderr') return pino.destination({ dest: 2, ...common });
   mkdirSync(dirname(destination), { recursive: true, mode: 0o700 });
-  return pino.destination({ dest: destination, append: true, mkdir: true, mode: 0o600, ...common });
+  // Opened here, synchronously, once at start-up: sonic-boom opens a path asynchronously, and a
+  // process that exits before that open completes (a start-up refusal, exit 78) had pino's exit
+  // flush throw "sonic boom is not ready yet" out of process.exit (the gateway then exited 1).
+  const fd = openSync(destination, 'a', 0o600);
+  return pino.destination({ dest: fd, ...common });
 }
 
 /** An in-memory sink for tests: the parsed records, in order. */

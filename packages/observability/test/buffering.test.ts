@@ -1,5 +1,6 @@
 // Buffered audit and log streams: records wait in memory until bufferBytes (or the flush
 // interval, or flush()), and nothing recorded is lost by flush(); bad options fail loudly.
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { createAuditLog, createLogger, fingerprint, hashSubject } from '../src/i
 const dir = await mkdtemp(join(tmpdir(), 'gatehouse-obs-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));
 
-/** The file's size; 0 while the asynchronous open has not created it yet. */
+/** The file's size; 0 when it does not exist. */
 const size = async (file: string) => (await stat(file).catch(() => ({ size: 0 }))).size;
 
 const lines = async (file: string) =>
@@ -78,4 +79,21 @@ t.test('fingerprints are stable, short and not the value', async (t) => {
   t.not(fingerprint('secret'), fingerprint('secret2'));
   t.match(hashSubject('alice'), /^sub_[A-Za-z0-9_-]{16}$/);
   t.equal(hashSubject(undefined), undefined);
+});
+
+t.test('a process that exits right after opening an audit file exits with its own code, records flushed', async (t) => {
+  // A start-up refusal exits at once (78): the exit flush must find the file open, not throw
+  // "sonic boom is not ready yet" out of process.exit.
+  const file = join(dir, 'exit', 'audit.jsonl');
+  const index = new URL('../src/index.ts', import.meta.url).href;
+  const script = [
+    `const { createAuditLog } = await import(${JSON.stringify(index)});`,
+    `const audit = createAuditLog('gateway', ${JSON.stringify(file)}, { bufferBytes: 4096, flushIntervalMs: 600000 });`,
+    `audit.record({ event: 'service.refused', outcome: 'failure' });`,
+    'process.exit(78);',
+  ].join('\n');
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  t.equal(child.status, 78, child.stderr);
+  t.notMatch(child.stderr, /sonic boom/);
+  t.same((await lines(file)).map((r) => r.event), ['service.refused'], 'the buffered record is written on exit');
 });
