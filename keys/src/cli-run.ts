@@ -35,15 +35,22 @@ exit status: 0 ok, 1 refused by a lifecycle rule, 2 usage error,
   3 key store missing/unreadable/corrupt/locked/not writable, 4 audit log not writable, 70 internal error`;
 
 // A kid is a base64url thumbprint and starts with '-' for 1 key in 64; parseArgs would read it as
-// options. Such arguments are set aside and treated as positionals.
+// options. Such an argument goes to parseArgs as a placeholder that cannot be an option, in its
+// place, and comes back as itself: `activate <kid> extra` names "extra" as the argument too many,
+// whichever way the kid starts.
 const KID_SHAPE = /^-[A-Za-z0-9_-]{42}$/;
+const PLACEHOLDER = '\u0000kid:';
 
 function parse(argv: string[]) {
-  const kidLike = argv.filter((arg) => KID_SHAPE.test(arg));
-  const args = argv.filter((arg) => !KID_SHAPE.test(arg));
+  const kids: string[] = [];
+  const args = argv.map((arg) => (KID_SHAPE.test(arg) ? `${PLACEHOLDER}${kids.push(arg) - 1}` : arg));
+  const restore = (arg: string) => (arg.startsWith(PLACEHOLDER) ? kids[Number(arg.slice(PLACEHOLDER.length))]! : arg);
   try {
     const parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-    return { values: parsed.values, positionals: [...parsed.positionals, ...kidLike] };
+    const values = Object.fromEntries(
+      Object.entries(parsed.values).map(([name, value]) => [name, typeof value === 'string' ? restore(value) : value]),
+    ) as typeof parsed.values;
+    return { values, positionals: parsed.positionals.map(restore) };
   } catch (error) {
     throw usage(error instanceof Error ? error.message : String(error));
   }

@@ -60,6 +60,13 @@ t.test('a kid that starts with "-" is taken as a kid, not as options', async (t)
   const result = await w.cli('activate', dashed);
   t.equal(result.code, 1);
   t.match(result.stderr, /UNKNOWN_KID/);
+  // In its place among the arguments: the one after it is the argument too many.
+  const extra = await w.cli('activate', dashed, 'extra');
+  t.equal(extra.code, 2);
+  t.match(extra.stderr, /unexpected argument "extra"/);
+  const before = await w.cli('activate', 'extra', dashed);
+  t.equal(before.code, 2);
+  t.match(before.stderr, new RegExp(`unexpected argument "${dashed}"`));
 });
 
 t.test('store problems exit 3 and are never overwritten', async (t) => {
