@@ -66,8 +66,9 @@ const defaultTuning: KafkaConsumerTuning = {
   maxWaitMs: 500,
   partitionsConsumedConcurrently: 3,
   startTimeoutMs: 30_000,
-  // As a batch ends sooner under load, this bounds what a crash delivers again when a consumer is
-  // slow (Kafka's Java client: auto.commit.interval.ms, 5 s). kafka-commits.ts says why not 0.
+  // Each fetched batch's end commits too; the interval bounds what a crash delivers again while a
+  // slow consumer is still inside a batch (Kafka's Java client: auto.commit.interval.ms, 5 s).
+  // kafka-commits.ts says why not 0.
   commitIntervalMs: 1_000,
 };
 
