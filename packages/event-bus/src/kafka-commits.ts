@@ -31,8 +31,8 @@ export class PartitionCommits {
   readonly #commit: CommitFn;
   readonly #intervalMs: number;
   readonly #now: () => number;
-  /** Handled and not committed yet (undefined: nothing to commit). */
-  #next: string | undefined;
+  /** The last message handled and not committed yet (undefined: nothing to commit). */
+  #handled: string | undefined;
   #last: number;
 
   constructor(topic: string, partition: number, commit: CommitFn, intervalMs: number, now: () => number = Date.now) {
@@ -45,14 +45,14 @@ export class PartitionCommits {
     this.#last = now();
   }
 
-  /** The message at `offset` was handled: its successor is the next offset to commit. */
+  /** The message at `offset` was handled (called per message: the commit's arithmetic waits for flush). */
   handled(offset: string): void {
-    this.#next = (BigInt(offset) + 1n).toString();
+    this.#handled = offset;
   }
 
   /** Whether the interval since the last commit has passed with something to commit. */
   due(): boolean {
-    return this.#next !== undefined && this.#now() - this.#last >= this.#intervalMs;
+    return this.#handled !== undefined && this.#now() - this.#last >= this.#intervalMs;
   }
 
   /**
@@ -60,10 +60,12 @@ export class PartitionCommits {
    * (a later one covers it; if none comes, the messages are delivered again).
    */
   async flush(): Promise<void> {
-    const offset = this.#next;
-    if (offset === undefined) return;
+    const handled = this.#handled;
+    if (handled === undefined) return;
     this.#last = this.#now();
+    // Kafka stores the next offset to read: the last handled + 1.
+    const offset = (BigInt(handled) + 1n).toString();
     const committed = await this.#commit({ topic: this.#topic, partition: this.#partition, offset });
-    if (committed && this.#next === offset) this.#next = undefined;
+    if (committed && this.#handled === handled) this.#handled = undefined;
   }
 }
