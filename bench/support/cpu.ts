@@ -3,17 +3,22 @@ import { createConnection } from 'node:net';
 import { platform } from 'node:os';
 import { readdir, readFile } from 'node:fs/promises';
 
+/**
+ * /proc/<pid>/stat after the command name (undefined when the process is gone): fields[0] is field
+ * 3 (state), fields[1] the parent pid, fields[11] and [12] utime and stime in clock ticks (USER_HZ = 100).
+ */
+async function statFields(pid: number | string): Promise<string[] | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+const cpuTicks = (fields: string[]) => Number(fields[11]) + Number(fields[12]);
+
 /** CPU seconds (utime + stime) of one process. */
 export async function processCpuSeconds(pid: number | undefined): Promise<number | undefined> {
   if (pid === undefined || platform() !== 'linux') return undefined;
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state); utime and stime are fields 14 and 15, in clock ticks (USER_HZ = 100).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
+  const fields = await statFields(pid);
+  return fields && cpuTicks(fields) / 100;
 }
 
 /** Busy and stolen CPU seconds of the whole machine, all CPUs added (/proc/stat). */
@@ -76,18 +81,13 @@ export async function redisCommandCalls(port: number): Promise<Record<string, nu
  */
 export async function processTreeCpuSeconds(pid: number | undefined): Promise<number | undefined> {
   if (pid === undefined || platform() !== 'linux') return undefined;
-  const fieldsOf = async (of: string) => {
-    const stat = await readFile(`/proc/${of}/stat`, 'utf8').catch(() => undefined);
-    return stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
-  };
-  const root = await fieldsOf(String(pid));
+  const root = await statFields(pid);
   if (root === undefined) return undefined;
-  // fields[1] is the parent pid; fields[11] and [12] utime and stime (clock ticks, USER_HZ = 100).
-  let ticks = Number(root[11]) + Number(root[12]);
+  let ticks = cpuTicks(root);
   for (const entry of await readdir('/proc').catch(() => [])) {
     if (!/^\d+$/.test(entry)) continue;
-    const fields = await fieldsOf(entry);
-    if (fields !== undefined && Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
+    const fields = await statFields(entry);
+    if (fields !== undefined && Number(fields[1]) === pid) ticks += cpuTicks(fields);
   }
   return ticks / 100;
 }
