@@ -36,8 +36,8 @@ export const kafkaSettings = {
   KAFKA_COMMIT_INTERVAL_MS: z.coerce
     .number({ message: 'expected a number of milliseconds' })
     .int('expected a whole number of milliseconds')
-    .min(0)
-    .max(3_600_000)
+    .min(0, 'expected 0 or more milliseconds')
+    .max(3_600_000, 'expected at most 3600000 milliseconds (an hour)')
     .optional(),
 };
 

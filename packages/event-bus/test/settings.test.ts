@@ -66,7 +66,14 @@ t.test('refused settings name the setting', async (t) => {
     /plain in production/,
   );
   refused(t, { KAFKA_SSL_CA_FILE: '/ca.pem' }, 'KAFKA_SSL_CA_FILE', /KAFKA_SSL=true/);
-  for (const value of ['-1', '1.5', 'soon', '3600001']) refused(t, { KAFKA_COMMIT_INTERVAL_MS: value }, 'KAFKA_COMMIT_INTERVAL_MS', /./);
+  for (const [value, message] of [
+    ['-1', /0 or more/],
+    ['1.5', /whole number/],
+    ['soon', /a number of milliseconds/],
+    ['3600001', /at most 3600000/],
+  ] as const) {
+    refused(t, { KAFKA_COMMIT_INTERVAL_MS: value }, 'KAFKA_COMMIT_INTERVAL_MS', message);
+  }
   refused(t, { KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: '/cert.pem' }, 'KAFKA_SSL_KEY_FILE', /go together/);
   refused(t, { KAFKA_SSL: 'true', KAFKA_SSL_KEY_FILE: '/key.pem' }, 'KAFKA_SSL_CERT_FILE', /go together/);
   t.doesNotThrow(
